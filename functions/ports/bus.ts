@@ -61,11 +61,20 @@ export interface Bus {
   /** Appends one body; returns the entry id. */
   publish(stream: string, body: string, options?: PublishOptions): Promise<string>;
   /** Appends many bodies in order (pipelined); returns their ids in the same order. */
-  publishMany(stream: string, bodies: readonly string[], options?: PublishOptions): Promise<string[]>;
+  publishMany(
+    stream: string,
+    bodies: readonly string[],
+    options?: PublishOptions,
+  ): Promise<string[]>;
   /** Creates the group at the start of the stream (creating the stream too); idempotent. */
   ensureGroup(stream: string, group: string): Promise<void>;
   /** Reads entries never delivered to the group (`XREADGROUP ... >`). */
-  read(stream: string, group: string, consumer: string, options: ReadOptions): Promise<BusMessage[]>;
+  read(
+    stream: string,
+    group: string,
+    consumer: string,
+    options: ReadOptions,
+  ): Promise<BusMessage[]>;
   /** Acknowledges entries; returns how many were pending. */
   ack(stream: string, group: string, ids: readonly string[]): Promise<number>;
   /** Transfers entries idle for `minIdleMs` to `consumer` (`XAUTOCLAIM`), counting a delivery. */
@@ -79,10 +88,16 @@ export interface Bus {
   deadLetter(group: string, message: BusMessage, reason: string): Promise<string>;
   /** Reads dead letters of a stream, oldest first. */
   readDeadLetters(stream: string, count?: number): Promise<DeadLetter[]>;
+  /** Entries in a stream (0 when it does not exist); no group needed. */
+  length(stream: string): Promise<number>;
   /** Length, pending and lag of a stream for a group. */
   stats(stream: string, group: string): Promise<StreamStats>;
   /** Reads a stream range without a group (`XRANGE`), for replay and SSE resume. */
-  range(stream: string, afterId: string, count: number): Promise<Array<{ id: string; body: string }>>;
+  range(
+    stream: string,
+    afterId: string,
+    count: number,
+  ): Promise<Array<{ id: string; body: string }>>;
   close(): Promise<void>;
 }
 

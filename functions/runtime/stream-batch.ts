@@ -19,6 +19,8 @@ export interface StreamBatchEvent {
 
 export interface BatchItemFailure {
   readonly itemIdentifier: string;
+  /** Why it failed; the poller keeps it and dead-letters with it after the last delivery. */
+  readonly reason?: string;
 }
 
 /** A record that can never succeed (schema failure, unknown version): dead-letter it now. */

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * The demo's default webhook secret (Standard Webhooks form: `whsec_` + base64). Published on
+ * purpose so the local demo works out of the box; set `SELFHEAL_WEBHOOK_SECRET` anywhere real.
+ */
+export const DEMO_WEBHOOK_SECRET = 'whsec_c2VsZmhlYWwtbG9jYWwtZGVtby1zZWNyZXQtMzJieXRlcyE=';
+/** The demo's default admin token; set `SELFHEAL_ADMIN_TOKEN` anywhere real. */
+export const DEMO_ADMIN_TOKEN = 'selfheal-local-admin';
+
+const optionalUrl = (protocols: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine(
+      (value) => {
+        if (value === undefined) return true;
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be a URL with protocol ${protocols.join(' or ')}` },
+    );
+
+const intIn = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Every environment variable the system reads, parsed once. */
+export const ConfigSchema = z.object({
+  PORT: intIn(0, 65_535, 3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Redis Streams bus; the embedded in-memory bus when unset. */
+  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  /** Postgres trace store; embedded PGlite when unset. */
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  /** Where embedded PGlite keeps its files; in memory when unset. */
+  PGLITE_DATA_DIR: z.string().min(1).optional(),
+  /** DynamoDB endpoint (the SDK's own variable); embedded dynalite when unset locally. */
+  AWS_ENDPOINT_URL_DYNAMODB: optionalUrl(['http:', 'https:']),
+  /** Set by the Lambda runtime: there, DynamoDB is the real service. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  /** Prefix of the DynamoDB table names (`<prefix>-selfheal-kv`); none by default. */
+  SELFHEAL_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
+    .default(''),
+  SELFHEAL_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+    .default(DEMO_WEBHOOK_SECRET),
+  SELFHEAL_ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .default(DEMO_ADMIN_TOKEN),
+  /** Approximate cap on each stream's length. */
+  SELFHEAL_STREAM_MAXLEN: intIn(1_000, 100_000_000, 100_000),
+  /** How long a poller blocks on an empty stream before looking again. */
+  POLLER_BLOCK_MS: intIn(1, 60_000, 500),
+  /** Pending entries idle this long are reclaimed by another consumer. */
+  POLLER_CLAIM_IDLE_MS: intIn(100, 3_600_000, 30_000),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Start-up stops here when the environment is wrong; the message lists every bad key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { key: string; message: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.key} (${p.message})`).join('; ')}`);
+  }
+}
+
+/**
+ * Parses the configuration from an environment (default `process.env`). Throws a
+ * {@link ConfigError} naming every invalid key at once, so one restart fixes them all.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    key: issue.path.map(String).join('.') || '(env)',
+    message: issue.message,
+  }));
+  throw new ConfigError(problems);
+}
+
+/** Which backend each port uses under a configuration. */
+export const backendsOf = (config: Config) => ({
+  bus: config.REDIS_URL ? ('redis' as const) : ('memory' as const),
+  store: config.DATABASE_URL ? ('postgres' as const) : ('pglite' as const),
+  kv:
+    config.AWS_ENDPOINT_URL_DYNAMODB || config.AWS_LAMBDA_FUNCTION_NAME
+      ? ('dynamodb' as const)
+      : ('dynalite' as const),
+});
+export type Backends = ReturnType<typeof backendsOf>;
