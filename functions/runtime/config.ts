@@ -38,6 +38,11 @@ export const ConfigSchema = z.object({
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
   /** Postgres trace store; embedded PGlite when unset. */
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  /** Postgres schema holding the trace store's tables (isolates several systems in one DB). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case SQL identifier')
+    .optional(),
   /** Where embedded PGlite keeps its files; in memory when unset. */
   PGLITE_DATA_DIR: z.string().min(1).optional(),
   /** DynamoDB endpoint (the SDK's own variable); embedded dynalite when unset locally. */
@@ -57,6 +62,8 @@ export const ConfigSchema = z.object({
     .string()
     .min(16, 'must be at least 16 characters')
     .default(DEMO_ADMIN_TOKEN),
+  /** Prefix of every Redis key the bus writes (several systems on one Redis). */
+  SELFHEAL_STREAM_PREFIX: z.string().default(''),
   /** Approximate cap on each stream's length. */
   SELFHEAL_STREAM_MAXLEN: intIn(1_000, 100_000_000, 100_000),
   /** How long a poller blocks on an empty stream before looking again. */

@@ -1,0 +1,11 @@
+import type { StageCore } from '../runtime/stage-handler.js';
+
+/**
+ * Stage `guard`: evaluates a patch against the policy. This release consumes and traces its input without acting on it; the
+ * step is recorded as `skipped` so the timeline says so instead of pretending.
+ */
+export const guardCore: StageCore<'patch.proposal'> = async (event) => ({
+  status: 'skipped',
+  outputs: [],
+  detail: { reason: 'stage not implemented in this release', type: event.type },
+});

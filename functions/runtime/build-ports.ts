@@ -1,0 +1,87 @@
+import { MemoryBus } from '../adapters/bus/memory-bus.js';
+import { RedisStreamsBus } from '../adapters/bus/redis-streams-bus.js';
+import { createDynamoClients } from '../adapters/kv/dynamodb-client.js';
+import { createDynamoKv } from '../adapters/kv/dynamodb-kv.js';
+import { startDynalite } from '../adapters/kv/embedded-dynalite.js';
+import { ensureTables, tableNames } from '../adapters/kv/tables.js';
+import { createTraceStore } from '../adapters/store/create-trace-store.js';
+import type { Bus } from '../ports/bus.js';
+import { backendsOf, type Config, parseConfig } from './config.js';
+import { createIdempotency } from './idempotency.js';
+import { createLogger, type Logger } from './logger.js';
+import type { Ports } from './ports.js';
+
+/**
+ * Builds the ports a configuration asks for: Redis Streams or the memory bus, Postgres or
+ * PGlite, DynamoDB (the SDK's endpoint variables decide where) or an in-process dynalite.
+ * Outside Lambda the tables are created when missing; in AWS the stack owns them.
+ */
+export async function buildPorts(config: Config, logger: Logger): Promise<Ports> {
+  const backends = backendsOf(config);
+  const closers: Array<() => Promise<void>> = [];
+
+  const bus: Bus =
+    backends.bus === 'redis' && config.REDIS_URL
+      ? new RedisStreamsBus({
+          url: config.REDIS_URL,
+          keyPrefix: config.SELFHEAL_STREAM_PREFIX,
+          defaultMaxLen: config.SELFHEAL_STREAM_MAXLEN,
+          onConnectionError: (error, role) =>
+            logger.warn({ err: error, role }, 'redis connection error; reconnecting'),
+        })
+      : new MemoryBus({ defaultMaxLen: config.SELFHEAL_STREAM_MAXLEN });
+  closers.push(() => bus.close());
+
+  try {
+    const store = await createTraceStore({
+      DATABASE_URL: config.DATABASE_URL,
+      DATABASE_SCHEMA: config.DATABASE_SCHEMA,
+      PGLITE_DATA_DIR: config.PGLITE_DATA_DIR,
+    });
+    closers.push(() => store.close());
+
+    let endpoint: string | undefined;
+    if (backends.kv === 'dynalite') {
+      const dynalite = await startDynalite({ port: 0 });
+      endpoint = dynalite.endpoint;
+      closers.push(() => dynalite.stop());
+    }
+    const { client, doc } = createDynamoClients(endpoint ? { endpoint } : {});
+    closers.push(async () => client.destroy());
+    const tables = tableNames(config.SELFHEAL_TABLE_PREFIX || undefined);
+    if (!config.AWS_LAMBDA_FUNCTION_NAME) await ensureTables(client, tables);
+    // dynalite has no TransactWriteItems; the embedded runtime is a single writer process.
+    const kv = createDynamoKv(doc, {
+      transactions: backends.kv === 'dynalite' ? 'emulated' : 'native',
+    });
+    const idempotency = createIdempotency(kv, tables.idempotency);
+
+    return {
+      config,
+      backends,
+      logger,
+      bus,
+      store,
+      kv,
+      idempotency,
+      tables,
+      close: () => closeAll(closers),
+    };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
+
+/** Closes in reverse order of opening; one failure does not keep the others open. */
+async function closeAll(closers: ReadonlyArray<() => Promise<void>>): Promise<void> {
+  for (const close of [...closers].reverse()) {
+    await close().catch(() => undefined);
+  }
+}
+
+/** The ports of a Lambda cold start: configuration from the environment, parsed once. */
+export const buildPortsFromEnv = (): Promise<Ports> => {
+  const config = parseConfig();
+  return buildPorts(config, createLogger(config.LOG_LEVEL));
+};
