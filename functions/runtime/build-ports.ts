@@ -2,7 +2,6 @@ import { MemoryBus } from '../adapters/bus/memory-bus.js';
 import { RedisStreamsBus } from '../adapters/bus/redis-streams-bus.js';
 import { createDynamoClients } from '../adapters/kv/dynamodb-client.js';
 import { createDynamoKv } from '../adapters/kv/dynamodb-kv.js';
-import { startDynalite } from '../adapters/kv/embedded-dynalite.js';
 import { ensureTables, tableNames } from '../adapters/kv/tables.js';
 import { createTraceStore } from '../adapters/store/create-trace-store.js';
 import type { Bus } from '../ports/bus.js';
@@ -42,6 +41,8 @@ export async function buildPorts(config: Config, logger: Logger): Promise<Ports>
 
     let endpoint: string | undefined;
     if (backends.kv === 'dynalite') {
+      // Loaded only here: dynalite's native LevelDB binding must stay out of Lambda bundles.
+      const { startDynalite } = await import('../adapters/kv/embedded-dynalite.js');
       const dynalite = await startDynalite({ port: 0 });
       endpoint = dynalite.endpoint;
       closers.push(() => dynalite.stop());
