@@ -4,7 +4,11 @@ import { buildPorts } from '../functions/runtime/build-ports.js';
 import { parseConfig } from '../functions/runtime/config.js';
 import { createLogger } from '../functions/runtime/logger.js';
 import type { Ports } from '../functions/runtime/ports.js';
-import { applyStage, createStageHandler, type StageCore } from '../functions/runtime/stage-handler.js';
+import {
+  applyStage,
+  createStageHandler,
+  type StageCore,
+} from '../functions/runtime/stage-handler.js';
 import type { StreamRecord } from '../functions/runtime/stream-batch.js';
 
 const signalData = {
