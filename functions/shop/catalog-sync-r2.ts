@@ -1,0 +1,26 @@
+import type { CatalogItem } from './catalog.js';
+import type { ProductRecord } from './contract.js';
+
+/**
+ * Maps one upstream catalog item to the product record the shop stores.
+ *
+ * Kept deliberately plain, one property per line and type-only imports: the healing system reads
+ * this file with the TypeScript compiler API, patches it with AST templates and bundles it alone
+ * into a release.
+ *
+ * @param item - a feed item, already parsed by the sync
+ * @param syncedAt - ISO 8601 time of the sync, passed in so the mapping stays deterministic
+ */
+export function toProductRecord(item: CatalogItem, syncedAt: string): ProductRecord {
+  // Identity and timestamps first, then the merchandising fields.
+  return {
+    sku: item.sku,
+    updated_at: item.updated_at,
+    synced_at: syncedAt,
+    title: item.title,
+    category: item.category,
+    price: item.price,
+    currency: item.currency,
+    stock: item.stock,
+  } as ProductRecord;
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { defineTarget } from '../target/define-target.js';
+import { resyncThroughMapper } from '../target/resync.js';
+import { CatalogItemSchema } from './catalog.js';
+import { ProductRecordSchema } from './contract.js';
+import { FLAGSHIP_ORDER_ID, ordersContaining, seedOrders } from './orders.js';
+import { SHOP_MAPPER_FILE } from './releases.js';
+import { EligibilityResponseSchema } from './returns.js';
+import { FLAGSHIP_SKU } from './seed.js';
+
+/**
+ * The demo shop as the healing system sees it.
+ *
+ * Its API, served under `/shop`: `GET /shop/products/:sku` answers the stored record itself, and
+ * `POST /shop/returns/eligibility {order_id, sku}` answers `{ eligible, reason, window_days }`
+ * (see `eligibilityAnswer` in `returns.ts` for every status).
+ */
+export const shopTarget = defineTarget({
+  name: 'demo-shop',
+  sourceRoot: 'functions/shop',
+  patchable: [SHOP_MAPPER_FILE],
+  mapper: { file: SHOP_MAPPER_FILE, export: 'toProductRecord' },
+  recordContract: ProductRecordSchema,
+  catalogItemContract: CatalogItemSchema,
+  probes: [
+    {
+      name: 'returns-eligibility',
+      // Only a SKU someone ordered can be asked about; the first such order is enough.
+      request: (sku, ctx) => {
+        const order = ordersContaining(seedOrders({ now: ctx.now }), sku)[0];
+        if (!order) return undefined;
+        return {
+          method: 'POST',
+          path: '/shop/returns/eligibility',
+          body: { order_id: order.order_id, sku },
+        };
+      },
+      responseContract: EligibilityResponseSchema,
+      expectStatus: 200,
+    },
+    {
+      name: 'product-read',
+      request: (sku) => ({ method: 'GET', path: `/shop/products/${encodeURIComponent(sku)}` }),
+      responseContract: ProductRecordSchema,
+      expectStatus: 200,
+    },
+  ],
+  smokeCases: [
+    {
+      name: 'reads the flagship product',
+      request: { method: 'GET', path: `/shop/products/${FLAGSHIP_SKU}` },
+      expect: { status: 200, contract: ProductRecordSchema },
+    },
+    {
+      name: 'finds the flagship order returnable',
+      request: {
+        method: 'POST',
+        path: '/shop/returns/eligibility',
+        body: { order_id: FLAGSHIP_ORDER_ID, sku: FLAGSHIP_SKU },
+      },
+      expect: {
+        status: 200,
+        contract: EligibilityResponseSchema.extend({
+          eligible: z.literal(true),
+          reason: z.literal('within_return_window'),
+        }),
+      },
+    },
+    {
+      name: 'answers 404 for an unknown order',
+      request: {
+        method: 'POST',
+        path: '/shop/returns/eligibility',
+        body: { order_id: 'no-such-order', sku: FLAGSHIP_SKU },
+      },
+      expect: { status: 404 },
+    },
+  ],
+  resync: resyncThroughMapper(ProductRecordSchema),
+  deployer: 'local',
+});

@@ -1,0 +1,200 @@
+import type { Item, KeyValue } from '../ports/kv.js';
+import {
+  assertLimit,
+  compareNewestFirst,
+  type IndexEntry,
+  indexEntryOf,
+  type ListProductsQuery,
+  lastWritePerSku,
+  type ProductSnapshot,
+  type ProductStore,
+  ProductStoreConflictError,
+  type StoredProduct,
+} from './product-store.js';
+
+export interface KvProductStoreOptions {
+  /** Table with a string partition key `pk` (the system's `kv` table or a dedicated one). */
+  readonly table: string;
+  /** Key prefix: records live at `<prefix>#<sku>`, index shards at `<prefix>-index#<n>`. */
+  readonly keyPrefix?: string;
+  /**
+   * Index items the SKUs are spread over (default 8). Each holds one small entry per SKU and an
+   * item is capped at 400 KB, so 8 shards index roughly 40,000 SKUs. Fixed for the life of a table:
+   * changing it would orphan entries.
+   */
+  readonly indexShards?: number;
+  /** Parallel requests per call (default 16). */
+  readonly concurrency?: number;
+  /** Compare-and-swap attempts per index shard before giving up (default 25). */
+  readonly maxIndexAttempts?: number;
+}
+
+/**
+ * A {@link ProductStore} on the KeyValue port (DynamoDB semantics), without editing the port.
+ *
+ * The port has no Query or Scan, so listing is served by index items this store maintains
+ * itself: each SKU hashes to one of `indexShards` items holding `{ [sku]: { category,
+ * synced_at } }`, updated by optimistic compare-and-swap on a `version` attribute. `list` reads the
+ * shards, filters and sorts the entries, then reads the records it returns.
+ *
+ * Records are written before their index entries. A crash in between leaves a record the next put
+ * of that SKU indexes; `list` never names a record that was not written, and skips entries whose
+ * record has since gone.
+ *
+ * @example
+ * ```ts
+ * const store = createKvProductStore(ports.kv, { table: ports.tables.kv });
+ * await store.put([{ sku: 'SKU-1001', record }]);
+ * ```
+ */
+export function createKvProductStore(kv: KeyValue, options: KvProductStoreOptions): ProductStore {
+  const { table } = options;
+  const prefix = options.keyPrefix ?? 'product';
+  const shards = Math.max(1, Math.floor(options.indexShards ?? 8));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 16));
+  const maxAttempts = Math.max(1, Math.floor(options.maxIndexAttempts ?? 25));
+
+  const recordKey = (sku: string) => ({ pk: `${prefix}#${sku}` });
+  const shardKey = (shard: number) => ({ pk: `${prefix}-index#${shard}` });
+  const shardOf = (sku: string) => fnv1a(sku) % shards;
+
+  async function get(sku: string): Promise<StoredProduct | undefined> {
+    const item = await kv.get(table, recordKey(sku));
+    // An item written with `record: undefined` has no attribute; it round-trips as null.
+    return item ? { sku, record: item.record ?? null } : undefined;
+  }
+
+  /** Applies `change` to each touched shard's entries, retrying on concurrent writers. */
+  async function updateIndex(
+    changes: ReadonlyMap<number, ReadonlyMap<string, IndexEntry | null>>,
+  ): Promise<void> {
+    await mapLimit([...changes], concurrency, async ([shard, change]) => {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const stored = await kv.get(table, shardKey(shard));
+        const entries = { ...entriesOf(stored) };
+        for (const [sku, entry] of change) {
+          if (entry) entries[sku] = entry;
+          else delete entries[sku];
+        }
+        const version = typeof stored?.version === 'number' ? stored.version : 0;
+        const result = await kv.put(
+          table,
+          { ...shardKey(shard), entries, version: version + 1 },
+          stored ? { ifVersion: { attr: 'version', equals: version } } : { ifNotExists: 'pk' },
+        );
+        if (result.ok) return;
+        // Jittered back-off, so writers that just collided do not collide again in lockstep.
+        await sleep(Math.random() * Math.min(2 ** attempt, 50));
+      }
+      throw new ProductStoreConflictError(
+        `index shard ${shard} of ${table} kept changing under ${maxAttempts} attempts`,
+        maxAttempts,
+      );
+    });
+  }
+
+  function groupByShard(
+    changes: ReadonlyArray<readonly [string, IndexEntry | null]>,
+  ): Map<number, Map<string, IndexEntry | null>> {
+    const grouped = new Map<number, Map<string, IndexEntry | null>>();
+    for (const [sku, entry] of changes) {
+      const shard = shardOf(sku);
+      const group = grouped.get(shard) ?? new Map<string, IndexEntry | null>();
+      group.set(sku, entry);
+      grouped.set(shard, group);
+    }
+    return grouped;
+  }
+
+  async function readIndex(): Promise<Array<[string, IndexEntry]>> {
+    const items = await mapLimit(
+      Array.from({ length: shards }, (_, shard) => shard),
+      concurrency,
+      (shard) => kv.get(table, shardKey(shard)),
+    );
+    return items.flatMap((item) => Object.entries(entriesOf(item)));
+  }
+
+  async function readAll(skus: readonly string[]): Promise<StoredProduct[]> {
+    const products = await mapLimit(skus, concurrency, get);
+    return products.filter((product): product is StoredProduct => product !== undefined);
+  }
+
+  const store: ProductStore = {
+    async put(products) {
+      const latest = lastWritePerSku(products);
+      await mapLimit(latest, concurrency, async ({ sku, record }) => {
+        await kv.put(table, { ...recordKey(sku), sku, record });
+      });
+      await updateIndex(groupByShard(latest.map(({ sku, record }) => [sku, indexEntryOf(record)])));
+    },
+
+    get,
+
+    async list(query: ListProductsQuery) {
+      assertLimit(query.limit);
+      const entries = (await readIndex()).filter(
+        ([, entry]) => query.category === undefined || entry.category === query.category,
+      );
+      entries.sort(compareNewestFirst);
+      return readAll(entries.slice(0, query.limit).map(([sku]) => sku));
+    },
+
+    async delete(skus) {
+      // Index first: a crash in between leaves an unlisted record, never a listed missing one.
+      await updateIndex(groupByShard(skus.map((sku) => [sku, null])));
+      await mapLimit(skus, concurrency, (sku) => kv.delete(table, recordKey(sku)));
+    },
+
+    async snapshot(skus?: readonly string[]): Promise<ProductSnapshot> {
+      const covered = skus ? [...new Set(skus)] : (await readIndex()).map(([sku]) => sku).sort();
+      return { skus: covered, products: await readAll(covered) };
+    },
+
+    async restore(snapshot) {
+      const present = new Set(snapshot.products.map((product) => product.sku));
+      await store.put(snapshot.products);
+      await store.delete(snapshot.skus.filter((sku) => !present.has(sku)));
+    },
+  };
+  return store;
+}
+
+/** The index entries of a shard item, ignoring anything malformed. */
+function entriesOf(item: Item | undefined): Record<string, IndexEntry> {
+  const raw = item?.entries;
+  if (typeof raw !== 'object' || raw === null) return {};
+  const entries: Record<string, IndexEntry> = {};
+  for (const [sku, value] of Object.entries(raw)) entries[sku] = indexEntryOf(value);
+  return entries;
+}
+
+/** 32-bit FNV-1a: a stable spread of SKUs over shards, the same in every process. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Maps with at most `limit` calls in flight, keeping input order in the output. */
+async function mapLimit<T, R>(
+  values: readonly T[],
+  limit: number,
+  map: (value: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(values.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < values.length) {
+      const index = next++;
+      results[index] = await map(values[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
+  return results;
+}

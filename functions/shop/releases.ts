@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { buildRelease, type Release } from '../target/releases.js';
+
+/** The mapper file every shop release stands for (the manifest's `mapper.file`). */
+export const SHOP_MAPPER_FILE = 'functions/shop/catalog-sync.ts';
+
+/**
+ * Where each named release's source is kept, repository-relative.
+ *
+ * - `R1` is the live mapper file, correct.
+ * - `R2` is a refactor that reorders the record literal and drops `return_policy`; the
+ *   `as ProductRecord` it added is what let the omission type-check. Its source is a real
+ *   TypeScript file beside R1, not a string, so `tsc` keeps checking it against the same types,
+ *   and its import specifiers match R1's byte for byte, so the R1 → R2 diff shows only the
+ *   refactor. It is never imported by the shop: it only ever runs as a release bundle.
+ */
+export const SHOP_RELEASE_SOURCES = {
+  R1: SHOP_MAPPER_FILE,
+  R2: 'functions/shop/catalog-sync-r2.ts',
+} as const;
+export type ShopReleaseId = keyof typeof SHOP_RELEASE_SOURCES;
+
+/** The repository root, found from this module's location (the shop runs from the source tree). */
+export const SHOP_REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Builds one of the shop's named releases from its source, as if it were the mapper file.
+ *
+ * @example
+ * ```ts
+ * const r1 = await buildShopRelease('R1');
+ * const r2 = await buildShopRelease('R2', { parent: r1 });
+ * ```
+ */
+export function buildShopRelease(
+  id: ShopReleaseId,
+  options: { readonly parent?: Release; readonly repoRoot?: string } = {},
+): Promise<Release> {
+  return buildRelease({
+    id,
+    path: SHOP_MAPPER_FILE,
+    sourceFile: SHOP_RELEASE_SOURCES[id],
+    repoRoot: options.repoRoot ?? SHOP_REPO_ROOT,
+    ...(options.parent ? { parent: options.parent } : {}),
+  });
+}
