@@ -46,6 +46,16 @@ export const topology: readonly StageSpec[] = [
     timeoutMs: 30_000,
   },
   {
+    // The target's own catalog sync, run as a stage so its writes are traced like the rest.
+    name: 'sync',
+    input: streams.catalogPushes,
+    outputs: [streams.targetWrites, streams.traces],
+    handler: 'functions/sync/handler.ts',
+    batchSize: 16,
+    maxDeliveries: 5,
+    timeoutMs: 30_000,
+  },
+  {
     name: 'validator',
     input: streams.targetWrites,
     outputs: [streams.signals, streams.traces],

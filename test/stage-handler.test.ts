@@ -23,12 +23,12 @@ const signalData = {
 describe('Stage handler', () => {
   let ports: Ports;
   let calls: string[];
-  const core: StageCore<'signal'> = async (event) => {
+  const core: StageCore<'signal'> = async (event, _ports, context) => {
     calls.push(event.id);
     if (event.data.field === 'explode') throw new Error('core failed on purpose');
     return {
       status: 'ok',
-      outputs: [{ stream: 'diagnoses', event: event }],
+      outputs: [{ stream: 'diagnoses', event: { ...event, id: context.idFor(0) } }],
       detail: { field: event.data.field },
     };
   };

@@ -176,15 +176,15 @@ describe('Target: manifest', () => {
     });
 
     it('has smoke cases that a healthy shop passes and a wrong answer fails', () => {
-      const returnable = smokeNamed('finds the flagship order returnable');
+      const flagship = smokeNamed('answers the flagship eligibility check within contract');
 
-      const passes = checkSmokeCase(returnable, {
+      const passes = checkSmokeCase(flagship, {
         status: 200,
-        body: { eligible: true, reason: 'within_return_window', window_days: 30 },
+        body: { eligible: false, reason: 'final_sale', window_days: 0 },
       });
-      const fails = checkSmokeCase(returnable, {
-        status: 200,
-        body: { eligible: false, reason: 'return_window_expired', window_days: 30 },
+      const fails = checkSmokeCase(flagship, {
+        status: 500,
+        body: { error: 'SchemaMismatch', field: 'return_policy' },
       });
       const unknownOrder = checkSmokeCase(smokeNamed('answers 404 for an unknown order'), {
         status: 404,
@@ -192,7 +192,7 @@ describe('Target: manifest', () => {
       });
 
       expect(passes).toEqual({ passed: true });
-      expect(fails).toMatchObject({ passed: false, reason: 'contract' });
+      expect(fails).toMatchObject({ passed: false, reason: 'status' });
       expect(unknownOrder).toEqual({ passed: true });
     });
 

@@ -1,11 +1,39 @@
+import { createEvent } from '../../events/index.js';
+import { streams } from '../../infra/topology.js';
 import type { StageCore } from '../runtime/stage-handler.js';
+import { computeCatalogDelta } from './delta.js';
+import { createSnapshotRepository } from './snapshots.js';
 
 /**
- * Stage `ingest`: diffs each catalog item against its snapshot. This release consumes and traces its input without acting on it; the
- * step is recorded as `skipped` so the timeline says so instead of pretending.
+ * Stage `ingest`: diffs each pushed item against its DynamoDB snapshot at field level, writes
+ * the new snapshots (an older push never overwrites a newer one) and publishes one
+ * `catalog.delta` per push with a summary per changed field.
  */
-export const ingestCore: StageCore<'catalog.push'> = async (event) => ({
-  status: 'skipped',
-  outputs: [],
-  detail: { reason: 'stage not implemented in this release', type: event.type },
-});
+export const ingestCore: StageCore<'catalog.push'> = async (event, ports, context) => {
+  const snapshots = createSnapshotRepository(ports.kv, { table: ports.tables.snapshots });
+  const result = await computeCatalogDelta(
+    {
+      push_id: event.data.push_id,
+      catalog_version: event.data.catalog_version,
+      items: event.data.items,
+    },
+    snapshots,
+  );
+  const delta = createEvent('catalog.delta', result.delta, {
+    source: 'ingest',
+    id: context.idFor(0),
+  });
+  return {
+    status: 'ok',
+    outputs: [{ stream: streams.catalogDeltas, event: delta }],
+    detail: {
+      push_id: event.data.push_id,
+      items: event.data.items.length,
+      written: result.written,
+      stale: result.stale,
+      new_skus: result.newSkus.length,
+      changed_skus: result.changedSkus.length,
+      fields: result.delta.changes.map((c) => `${c.field}:${c.kind}`),
+    },
+  };
+};

@@ -5,17 +5,27 @@ import { createDynamoKv } from '../adapters/kv/dynamodb-kv.js';
 import { ensureTables, tableNames } from '../adapters/kv/tables.js';
 import { createTraceStore } from '../adapters/store/create-trace-store.js';
 import type { Bus } from '../ports/bus.js';
+import type { TargetRuntime } from '../target/target-runtime.js';
 import { backendsOf, type Config, parseConfig } from './config.js';
 import { createIdempotency } from './idempotency.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Ports } from './ports.js';
+
+export interface BuildPortsOptions {
+  /** Starts the target this process watches, once the other ports are up. */
+  readonly target?: (ports: Omit<Ports, 'target' | 'close'>) => Promise<TargetRuntime>;
+}
 
 /**
  * Builds the ports a configuration asks for: Redis Streams or the memory bus, Postgres or
  * PGlite, DynamoDB (the SDK's endpoint variables decide where) or an in-process dynalite.
  * Outside Lambda the tables are created when missing; in AWS the stack owns them.
  */
-export async function buildPorts(config: Config, logger: Logger): Promise<Ports> {
+export async function buildPorts(
+  config: Config,
+  logger: Logger,
+  options: BuildPortsOptions = {},
+): Promise<Ports> {
   const backends = backendsOf(config);
   const closers: Array<() => Promise<void>> = [];
 
@@ -47,7 +57,9 @@ export async function buildPorts(config: Config, logger: Logger): Promise<Ports>
       endpoint = dynalite.endpoint;
       closers.push(() => dynalite.stop());
     }
-    const { client, doc } = createDynamoClients(endpoint ? { endpoint } : {});
+    // An explicit region: left to itself the SDK searches for one on every request.
+    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const { client, doc } = createDynamoClients(endpoint ? { endpoint, region } : { region });
     closers.push(async () => client.destroy());
     const tables = tableNames(config.SELFHEAL_TABLE_PREFIX || undefined);
     if (!config.AWS_LAMBDA_FUNCTION_NAME) await ensureTables(client, tables);
@@ -57,17 +69,9 @@ export async function buildPorts(config: Config, logger: Logger): Promise<Ports>
     });
     const idempotency = createIdempotency(kv, tables.idempotency);
 
-    return {
-      config,
-      backends,
-      logger,
-      bus,
-      store,
-      kv,
-      idempotency,
-      tables,
-      close: () => closeAll(closers),
-    };
+    const base = { config, backends, logger, bus, store, kv, idempotency, tables };
+    const target = options.target ? await options.target(base) : undefined;
+    return { ...base, target, close: () => closeAll(closers) };
   } catch (error) {
     await closeAll(closers);
     throw error;

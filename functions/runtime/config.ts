@@ -62,6 +62,21 @@ export const ConfigSchema = z.object({
     .string()
     .min(16, 'must be at least 16 characters')
     .default(DEMO_ADMIN_TOKEN),
+  /** Shopify app secret for `X-Shopify-Hmac-Sha256`; the demo's default when unset. */
+  SHOPIFY_WEBHOOK_SECRET: z.string().min(8).default('selfheal-local-shopify-secret'),
+  /** Currency of items mapped from Shopify payloads (Shopify sends prices without one). */
+  SHOPIFY_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'ISO 4217 code')
+    .default('EUR'),
+  /** Largest catalog push body accepted, in bytes (10 MiB). */
+  SELFHEAL_MAX_PUSH_BYTES: intIn(1_024, 512 * 1024 * 1024, 10 * 1024 * 1024),
+  /** Base URL the probes call the target's API at; the local runtime itself when unset. */
+  SELFHEAL_TARGET_URL: optionalUrl(['http:', 'https:']),
+  /** How often the scheduled probe samples the catalog. */
+  PROBE_INTERVAL_MS: intIn(100, 86_400_000, 10_000),
+  /** A probe call slower than this is a failure. */
+  PROBE_TIMEOUT_MS: intIn(50, 60_000, 2_000),
   /** Prefix of every Redis key the bus writes (several systems on one Redis). */
   SELFHEAL_STREAM_PREFIX: z.string().default(''),
   /** Approximate cap on each stream's length. */

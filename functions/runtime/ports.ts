@@ -1,6 +1,7 @@
 import type { Bus } from '../ports/bus.js';
 import type { KeyValue } from '../ports/kv.js';
 import type { TraceStore } from '../ports/trace-store.js';
+import type { TargetRuntime } from '../target/target-runtime.js';
 import type { Backends, Config } from './config.js';
 import type { Idempotency } from './idempotency.js';
 import type { Logger } from './logger.js';
@@ -25,6 +26,8 @@ export interface Ports {
   readonly kv: KeyValue;
   readonly idempotency: Idempotency;
   readonly tables: Tables;
+  /** The target being watched and healed, when this process runs one. */
+  readonly target: TargetRuntime | undefined;
   /** Closes every connection and stops embedded servers. */
   close(): Promise<void>;
 }

@@ -26,10 +26,20 @@ export interface StageResult {
   readonly detail: Record<string, unknown>;
 }
 
+/** What a core may ask of the handler around it. */
+export interface StageContext {
+  /**
+   * The id of the n-th event this input produces: derived from the stage and the input id, so a
+   * re-run after a crash publishes the same ids and consumers drop the duplicates.
+   */
+  idFor(index: number): string;
+}
+
 /** The pure part of a stage: a typed event and the ports in, a typed result out. */
 export type StageCore<T extends EventType> = (
   event: EventOf<T>,
   ports: Ports,
+  context: StageContext,
 ) => Promise<StageResult>;
 
 export interface StageDefinition<T extends EventType> {
@@ -41,9 +51,9 @@ export interface StageDefinition<T extends EventType> {
 
 /**
  * Applies one input event through a core: skips events already applied (redelivery), measures
- * the work, publishes the outputs under ids derived from the input (so a crash before the
- * applied-mark makes a second run publish the same ids, which consumers drop), records a trace
- * step, then marks the input applied.
+ * the work, publishes the outputs (cores give them ids from `context.idFor`, so a crash before
+ * the applied-mark makes a second run publish the same ids, which consumers drop), records a
+ * trace step, then marks the input applied.
  */
 export async function applyStage<T extends EventType>(
   definition: StageDefinition<T>,
@@ -54,14 +64,14 @@ export async function applyStage<T extends EventType>(
   if (await ports.idempotency.wasApplied(stage, event.id)) return 'duplicate';
   const startedAt = new Date();
   const t0 = performance.now();
-  const result = await core(event, ports);
+  const result = await core(event, ports, {
+    idFor: (index) => deriveEventId(stage, event.id, index),
+  });
   const durationMs = performance.now() - t0;
   const endedAt = new Date(startedAt.getTime() + durationMs);
 
-  let index = 0;
   for (const { stream, event: output } of result.outputs) {
-    const id = deriveEventId(stage, event.id, index++);
-    await ports.bus.publish(stream, JSON.stringify({ ...output, id }), {
+    await ports.bus.publish(stream, JSON.stringify(output), {
       maxLen: ports.config.SELFHEAL_STREAM_MAXLEN,
     });
   }

@@ -29,6 +29,15 @@ export class MemoryProductStore implements ProductStore {
     return json === undefined ? undefined : { sku, record: JSON.parse(json) };
   }
 
+  async getMany(skus: readonly string[]): Promise<StoredProduct[]> {
+    const products: StoredProduct[] = [];
+    for (const sku of skus) {
+      const product = await this.get(sku);
+      if (product) products.push(product);
+    }
+    return products;
+  }
+
   async list(query: ListProductsQuery): Promise<StoredProduct[]> {
     assertLimit(query.limit);
     const entries: Array<[string, IndexEntry]> = [];

@@ -39,6 +39,8 @@ export interface ProductStore {
   /** Writes records, replacing stored ones with the same SKU; for a repeated SKU the last wins. */
   put(products: readonly StoredProduct[]): Promise<void>;
   get(sku: string): Promise<StoredProduct | undefined>;
+  /** Reads many SKUs at once, in the given order; SKUs without a record are left out. */
+  getMany(skus: readonly string[]): Promise<StoredProduct[]>;
   /**
    * Records newest first by their `synced_at` (ISO strings compare in time order), then by SKU;
    * records without a string `synced_at` come last.

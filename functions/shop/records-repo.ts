@@ -131,6 +131,8 @@ export function createKvProductStore(kv: KeyValue, options: KvProductStoreOption
 
     get,
 
+    getMany: readAll,
+
     async list(query: ListProductsQuery) {
       assertLimit(query.limit);
       const entries = (await readIndex()).filter(

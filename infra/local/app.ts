@@ -2,8 +2,13 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { Hono } from 'hono';
+import { createApiRoutes } from '../../functions/api/api-routes.js';
+import { createWebhookRoutes } from '../../functions/api/webhook-routes.js';
 import { deadLetterStreamOf, type StreamStats } from '../../functions/ports/bus.js';
 import type { Ports } from '../../functions/runtime/ports.js';
+import { publishSignal } from '../../functions/runtime/signals.js';
+import { createShopApi } from '../../functions/shop/http.js';
+import type { ShopService } from '../../functions/shop/shop-service.js';
 import { streams, topology } from '../topology.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -17,21 +22,32 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Per-stream figures of `/healthz`: the consuming stage's view plus dead letters. */
+/** Per-stream figures of `/healthz`, summed over the consumer groups that read the stream. */
 export interface StreamHealth extends StreamStats {
-  readonly group: string;
   readonly dead_letters: number;
+  /** Each consuming stage's own view. */
+  readonly groups: Record<string, StreamStats>;
 }
 
-/** Stats of every stage's input stream, read through the stage's consumer group. */
+/** Stats of every stage input stream, read through each consuming stage's group. */
 export async function streamHealth(ports: Ports): Promise<Record<string, StreamHealth>> {
+  const byStream = new Map<string, string[]>();
+  for (const stage of topology)
+    byStream.set(stage.input, [...(byStream.get(stage.input) ?? []), stage.name]);
   const entries = await Promise.all(
-    topology.map(async (stage) => {
+    [...byStream].map(async ([stream, groups]) => {
       const [stats, deadLetters] = await Promise.all([
-        ports.bus.stats(stage.input, stage.name),
-        ports.bus.length(deadLetterStreamOf(stage.input)),
+        Promise.all(groups.map((group) => ports.bus.stats(stream, group))),
+        ports.bus.length(deadLetterStreamOf(stream)),
       ]);
-      return [stage.input, { group: stage.name, ...stats, dead_letters: deadLetters }] as const;
+      const health: StreamHealth = {
+        length: stats[0]?.length ?? 0,
+        pending: stats.reduce((sum, s) => sum + s.pending, 0),
+        lag: Math.max(0, ...stats.map((s) => s.lag)),
+        dead_letters: deadLetters,
+        groups: Object.fromEntries(groups.map((group, i) => [group, stats[i] as StreamStats])),
+      };
+      return [stream, health] as const;
     }),
   );
   return Object.fromEntries(entries);
@@ -40,13 +56,17 @@ export async function streamHealth(ports: Ports): Promise<Record<string, StreamH
 export interface AppOptions {
   /** Folder of the built web app (`web/dist`); the dashboard is served from it when present. */
   readonly webRoot?: string;
+  /** The demo shop, served under `/shop` when this process runs it. */
+  readonly shop?: ShopService;
+  /** This process's own base URL, for scenarios that push through the real webhook. */
+  readonly selfUrl: string;
 }
 
 /**
  * The local HTTP surface: health, API and the built dashboard. Hono, so the same routes run
  * behind a Lambda Function URL.
  */
-export function createApp(ports: Ports, options: AppOptions = {}): Hono {
+export function createApp(ports: Ports, options: AppOptions): Hono {
   const app = new Hono();
 
   app.get('/healthz', async (c) => {
@@ -66,6 +86,47 @@ export function createApp(ports: Ports, options: AppOptions = {}): Hono {
   });
 
   app.get('/api/topology', (c) => c.json({ streams, stages: topology }));
+  app.route(
+    '/api',
+    createApiRoutes(ports, {
+      selfUrl: options.selfUrl,
+      ...(options.shop ? { shop: options.shop } : {}),
+    }),
+  );
+  app.route('/webhooks', createWebhookRoutes(ports));
+  const { shop } = options;
+  if (shop) {
+    app.route(
+      '/shop',
+      createShopApi(shop, {
+        // The shop's own API is a sensor: a 5xx caused by a broken record is a signal, with
+        // the request captured so verification can replay it.
+        onSchemaMismatch: async (report) => {
+          await publishSignal(
+            ports,
+            {
+              kind: 'ApiError',
+              target: shop.manifest.name,
+              field: report.field,
+              path: report.issues[0]?.path ?? report.field,
+              skus: [report.sku],
+              sku_count: 1,
+              samples: [{ sku: report.sku, value: report.issues[0]?.message ?? null }],
+              ...(report.release_id ? { release_id: report.release_id } : {}),
+              request: report.request,
+              response: {
+                status: report.status,
+                body: { error: 'SchemaMismatch', field: report.field },
+              },
+              onset_at: new Date().toISOString(),
+              message: `${report.request.path} answered ${report.status}: record ${report.sku} breaks the contract at ${report.field}`,
+            },
+            { source: 'shop/api' },
+          );
+        },
+      }),
+    );
+  }
 
   app.notFound((c) => {
     if (c.req.path.startsWith('/api/') || c.req.path.startsWith('/webhooks/')) {

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Ports } from '../runtime/ports.js';
+import { returnPolicyNightlyPush } from '../shop/scenarios.js';
+import type { ShopService } from '../shop/shop-service.js';
+import { standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
+import { requireAdmin } from './admin-auth.js';
+
+const LimitSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export interface ApiOptions {
+  /** The demo shop, when this process runs it: enables releases and scenarios. */
+  readonly shop?: ShopService;
+  /** Where this process's own webhook endpoint answers (scenarios push through it). */
+  readonly selfUrl: string;
+}
+
+/** The JSON API under `/api`: signals, the target's releases and the demo scenarios. */
+export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
+  const app = new Hono();
+  const admin = requireAdmin(ports.config.SELFHEAL_ADMIN_TOKEN);
+
+  app.get('/signals', async (c) => {
+    const query = LimitSchema.safeParse(c.req.query());
+    if (!query.success) {
+      return c.json(
+        { error: 'bad_request', field: 'limit', message: 'limit: an integer 1–500' },
+        400,
+      );
+    }
+    return c.json({ signals: await ports.store.listSignals({ limit: query.data.limit }) });
+  });
+
+  const { shop } = options;
+  if (!shop) return app;
+
+  app.get('/target/releases', (c) => {
+    const active = shop.deployer.active()?.release.id;
+    return c.json({
+      target: shop.manifest.name,
+      active,
+      releases: shop.deployer.list().map((release) => ({
+        id: release.id,
+        hash: release.hash,
+        parent_id: release.parent_id,
+        path: release.path,
+        diff: release.diff,
+        active: release.id === active,
+      })),
+    });
+  });
+
+  app.post('/scenarios/reset', admin, async (c) => {
+    const started = performance.now();
+    await shop.reset();
+    return c.json({
+      reset: true,
+      active_release: shop.deployer.active()?.release.id,
+      duration_ms: performance.now() - started,
+    });
+  });
+
+  app.post('/scenarios/return-policy-sync/inject', admin, async (c) => {
+    // The fault: the sync "refactor" R2 goes live, then the nightly push arrives through the
+    // real signed webhook. What follows is only observable through signals and incidents.
+    const release = await shop.activateBuiltIn('R2');
+    const body = JSON.stringify(returnPolicyNightlyPush(new Date()));
+    const response = await fetch(new URL('/webhooks/catalog', options.selfUrl), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...standardWebhookHeaders(ports.config.SELFHEAL_WEBHOOK_SECRET, {
+          id: `msg_${randomUUID()}`,
+          body,
+        }),
+      },
+      body,
+    });
+    const answer = (await response.json()) as Record<string, unknown>;
+    if (response.status !== 202) {
+      return c.json(
+        { error: 'inject_failed', webhook_status: response.status, webhook: answer },
+        502,
+      );
+    }
+    return c.json(
+      {
+        scenario: 'return-policy-sync',
+        release: release.id,
+        push_id: answer.push_id,
+        items: answer.items,
+      },
+      202,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,129 @@
+import { createSnapshotRepository, snapshotKey } from '../ingest/snapshots.js';
+import type { KeyValue } from '../ports/kv.js';
+import { LocalDeployer } from '../target/local-deployer.js';
+import type { Release } from '../target/releases.js';
+import type { SyncResult, TargetRuntime } from '../target/target-runtime.js';
+import { shopTarget } from './manifest.js';
+import { type Order, seedOrders } from './orders.js';
+import type { ProductStore, StoredProduct } from './product-store.js';
+import { createKvProductStore } from './records-repo.js';
+import { buildShopRelease, type ShopReleaseId } from './releases.js';
+import { seedCatalog } from './seed.js';
+
+export interface ShopServiceOptions {
+  readonly kv: KeyValue;
+  /** The table product records live in (pk `pk`). */
+  readonly table: string;
+  /** The catalog snapshots table (pk `pk`, sk `sk`) the ingest stage maintains. */
+  readonly snapshotsTable: string;
+  /** Where release bundles are kept (content-addressed). */
+  readonly releasesDir?: string;
+  readonly now?: () => Date;
+}
+
+/** The demo shop running in this process: its records, orders, releases and sync. */
+export interface ShopService extends TargetRuntime {
+  readonly orders: readonly Order[];
+  /** Restores release R1 and the seed catalog, synced through R1. */
+  reset(): Promise<void>;
+  /** Activates one of the shop's built-in releases by id (R1, R2). */
+  activateBuiltIn(id: ShopReleaseId): Promise<Release>;
+  /** Every SKU the shop has stored a record for. */
+  skus(): Promise<string[]>;
+}
+
+/**
+ * Builds R1 and R2, activates R1 and loads the seed catalog, so the shop answers as soon as the
+ * promise resolves.
+ */
+export async function createShopService(options: ShopServiceOptions): Promise<ShopService> {
+  const now = options.now ?? (() => new Date());
+  const records: ProductStore = createKvProductStore(options.kv, { table: options.table });
+  const deployer = new LocalDeployer({
+    exportName: shopTarget.mapper.export,
+    ...(options.releasesDir ? { dir: options.releasesDir } : {}),
+  });
+  const r1 = await buildShopRelease('R1');
+  const r2 = await buildShopRelease('R2', { parent: r1 });
+  const releases = new Map<string, Release>([
+    [r1.id, r1],
+    [r2.id, r2],
+  ]);
+  const orders = seedOrders({ now: now() });
+  const snapshots = createSnapshotRepository(options.kv, { table: options.snapshotsTable });
+  // SKUs the shop has synced, for the scheduled probe's rotation.
+  const known = new Set<string>();
+
+  const activate = async (release: Release): Promise<Release> => {
+    const result = await deployer.activate(release);
+    if (!result.ok) throw new Error(`release ${release.id} refused: ${result.reason}`);
+    return release;
+  };
+
+  const sync = async (batch: readonly unknown[], syncedAt: string): Promise<SyncResult> => {
+    const active = deployer.active();
+    if (!active) throw new Error('no active release');
+    const products: StoredProduct[] = [];
+    const failed: Array<{ sku: string; error: string }> = [];
+    for (const item of batch) {
+      const sku = skuOf(item);
+      if (!sku) continue;
+      try {
+        products.push({ sku, record: active.mapper(item, syncedAt) });
+        known.add(sku);
+      } catch (error) {
+        failed.push({ sku, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await records.put(products);
+    return {
+      release_id: active.release.id,
+      written: products.map((p) => p.sku),
+      failed,
+      committed_at: new Date().toISOString(),
+    };
+  };
+
+  const service: ShopService = {
+    manifest: shopTarget,
+    records,
+    deployer,
+    orders,
+    release: (id) => releases.get(id),
+    sync,
+    async catalogItems(skus) {
+      const stored = await snapshots.getSnapshots(skus);
+      return new Map([...stored].map(([sku, snapshot]) => [sku, snapshot.item as unknown]));
+    },
+    async activateBuiltIn(id) {
+      const release = releases.get(id);
+      if (!release) throw new Error(`unknown release ${id}`);
+      return activate(release);
+    },
+    async skus() {
+      return [...known];
+    },
+    async reset() {
+      await activate(r1);
+      const existing = await records.snapshot();
+      await records.delete(existing.skus);
+      const seed = seedCatalog();
+      // Snapshots refuse older items by design; a reset deletes them so the seed's own
+      // timestamps become the baseline the next push is diffed against.
+      const skus = new Set([...existing.skus, ...known, ...seed.map((item) => item.sku)]);
+      await Promise.all(
+        [...skus].map((sku) => options.kv.delete(options.snapshotsTable, snapshotKey(sku))),
+      );
+      known.clear();
+      await snapshots.putSnapshots(seed);
+      await sync(seed, now().toISOString());
+    },
+  };
+  await service.reset();
+  return service;
+}
+
+const skuOf = (item: unknown): string | undefined =>
+  typeof item === 'object' && item !== null && typeof (item as { sku?: unknown }).sku === 'string'
+    ? (item as { sku: string }).sku
+    : undefined;
