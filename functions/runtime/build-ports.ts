@@ -49,7 +49,9 @@ export async function buildPorts(
     });
     closers.push(() => store.close());
 
-    let endpoint: string | undefined;
+    // Parsed from the SDK's own variable; passed on so a configuration built in process (tests,
+    // benchmarks) reaches the same endpoint as one read from the environment.
+    let endpoint = config.AWS_ENDPOINT_URL_DYNAMODB;
     if (backends.kv === 'dynalite') {
       // Loaded only here: dynalite's native LevelDB binding must stay out of Lambda bundles.
       const { startDynalite } = await import('../adapters/kv/embedded-dynalite.js');
