@@ -46,3 +46,16 @@ describe('Config', () => {
     );
   });
 });
+
+describe('Config: LLM planner', () => {
+  it('is off by default and needs its key and model when turned on', () => {
+    expect(parseConfig({}).LLM_PLANNER_ENABLED).toBe(false);
+    let error: unknown;
+    try {
+      parseConfig({ LLM_PLANNER_ENABLED: 'true' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).problems.map((p) => p.key)).toEqual(['LLM_API_KEY', 'LLM_MODEL']);
+  });
+});

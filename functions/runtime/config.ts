@@ -77,6 +77,22 @@ export const ConfigSchema = z.object({
   PROBE_INTERVAL_MS: intIn(100, 86_400_000, 10_000),
   /** A probe call slower than this is a failure. */
   PROBE_TIMEOUT_MS: intIn(50, 60_000, 2_000),
+  /** Morph Apply API key: when set, patches are merged by Morph first, the local merger after. */
+  MORPH_API_KEY: z
+    .string()
+    .optional()
+    .transform((value) => (value?.trim() ? value.trim() : undefined)),
+  MORPH_MODEL: z.string().min(1).default('morph-v3-fast'),
+  MORPH_BASE_URL: optionalUrl(['http:', 'https:']),
+  /** Turns on the LLM planner for faults no rule recognises (off by default). */
+  LLM_PLANNER_ENABLED: z.stringbool().default(false),
+  LLM_BASE_URL: optionalUrl(['http:', 'https:']),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  LLM_MAX_TOKENS: intIn(16, 100_000, 1_024),
+  /** Prompt plus completion tokens the planner may spend on one incident. */
+  LLM_BUDGET_TOKENS: intIn(100, 10_000_000, 20_000),
+  LLM_TIMEOUT_MS: intIn(100, 600_000, 30_000),
   /** Prefix of every Redis key the bus writes (several systems on one Redis). */
   SELFHEAL_STREAM_PREFIX: z.string().default(''),
   /** Approximate cap on each stream's length. */
@@ -87,6 +103,14 @@ export const ConfigSchema = z.object({
   POLLER_CLAIM_IDLE_MS: intIn(100, 3_600_000, 30_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Keys that are only required together with another one. */
+const requiredWith = (config: Config): Array<{ key: string; message: string }> =>
+  config.LLM_PLANNER_ENABLED
+    ? (['LLM_API_KEY', 'LLM_MODEL'] as const)
+        .filter((key) => !config[key])
+        .map((key) => ({ key, message: 'required when LLM_PLANNER_ENABLED is true' }))
+    : [];
 
 /** Start-up stops here when the environment is wrong; the message lists every bad key. */
 export class ConfigError extends Error {
@@ -102,7 +126,11 @@ export class ConfigError extends Error {
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = ConfigSchema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const missing = requiredWith(result.data);
+    if (missing.length > 0) throw new ConfigError(missing);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => ({
     key: issue.path.map(String).join('.') || '(env)',
     message: issue.message,
