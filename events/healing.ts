@@ -36,6 +36,14 @@ export const DiagnosisDataSchema = z.object({
   evidence: z.array(EvidenceSchema),
   /** Derived from the evidence weights, never assigned. */
   confidence: z.number().min(0).max(1),
+  /** What a fix needs to know, read off the evidence (where the value lives upstream now). */
+  fix: z
+    .object({
+      source_path: z.string().min(1).optional(),
+      old_source_path: z.string().min(1).optional(),
+      expected_type: z.enum(['number', 'integer', 'string', 'boolean']).optional(),
+    })
+    .optional(),
 });
 export const DiagnosisEventSchema = envelopeOf('diagnosis', 1, DiagnosisDataSchema);
 export type DiagnosisEvent = z.infer<typeof DiagnosisEventSchema>;
@@ -50,6 +58,10 @@ export const PatchProposalDataSchema = z.object({
   added: z.number().int().nonnegative(),
   removed: z.number().int().nonnegative(),
   applier: z.enum(['morph', 'local']),
+  /** The patched file, whole: what guard checks and verify builds. */
+  merged: z.string().min(1),
+  /** The release the patch applies to. */
+  base_release_id: z.string().min(1),
   attempts: z.array(
     z.object({
       applier: z.enum(['morph', 'local']),

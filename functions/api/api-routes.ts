@@ -34,6 +34,30 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
     return c.json({ signals: await ports.store.listSignals({ limit: query.data.limit }) });
   });
 
+  app.get('/incidents', async (c) => {
+    const query = LimitSchema.extend({ status: z.string().min(1).optional() }).safeParse(
+      c.req.query(),
+    );
+    if (!query.success) {
+      return c.json(
+        { error: 'bad_request', field: 'limit', message: 'limit: an integer 1–500' },
+        400,
+      );
+    }
+    const incidents = await ports.store.listIncidents({
+      limit: query.data.limit,
+      ...(query.data.status ? { status: query.data.status as never } : {}),
+    });
+    return c.json({ incidents });
+  });
+
+  app.get('/incidents/:id', async (c) => {
+    const incident = await ports.store.getIncident(c.req.param('id'));
+    if (!incident)
+      return c.json({ error: 'not_found', message: `no incident ${c.req.param('id')}` }, 404);
+    return c.json(incident);
+  });
+
   const { shop } = options;
   if (!shop) return app;
 

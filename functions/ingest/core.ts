@@ -1,5 +1,6 @@
 import { createEvent } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
+import { deltaKey } from '../runtime/keys.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { computeCatalogDelta } from './delta.js';
 import { createSnapshotRepository } from './snapshots.js';
@@ -19,6 +20,12 @@ export const ingestCore: StageCore<'catalog.push'> = async (event, ports, contex
     },
     snapshots,
   );
+  // Kept by push id so rca can join a signal with the changes of the push that caused it.
+  await ports.kv.put(ports.tables.kv, {
+    ...deltaKey(event.data.push_id),
+    changes: result.delta.changes,
+    recorded_at: new Date().toISOString(),
+  });
   const delta = createEvent('catalog.delta', result.delta, {
     source: 'ingest',
     id: context.idFor(0),

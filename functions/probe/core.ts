@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, type EventOf } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
-import { requireTarget, syncMarkerKey } from '../runtime/require-target.js';
+import { syncMarkerKey } from '../runtime/keys.js';
+import { requireTarget } from '../runtime/require-target.js';
 import { recordSignal } from '../runtime/signals.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { runProbes, signalsOf } from './run-probes.js';

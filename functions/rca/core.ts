@@ -1,11 +1,152 @@
+import { createEvent, type EventOf } from '../../events/index.js';
+import { streams } from '../../infra/topology.js';
+import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
+import type { Evidence, SignalFacts } from './evidence.js';
+import { gatherFacts } from './facts.js';
+import { openOrJoin } from './incidents.js';
+import { diagnose } from './rules.js';
+
+const signalFactsOf = (signal: EventOf<'signal'>): SignalFacts => ({
+  kind: signal.data.kind,
+  field: signal.data.field ?? '*',
+  skus: signal.data.skus,
+  sku_count: signal.data.sku_count,
+  samples: signal.data.samples,
+  ...(signal.data.release_id ? { release_id: signal.data.release_id } : {}),
+  ...(signal.data.push_id ? { push_id: signal.data.push_id } : {}),
+  ...(signal.data.request ? { request: signal.data.request } : {}),
+  ...(signal.data.message ? { message: signal.data.message } : {}),
+});
+
+/** What an incident keeps of each signal that joined it: enough to replay and to explain. */
+const joinedOf = (signal: EventOf<'signal'>) => ({
+  id: signal.id,
+  kind: signal.data.kind,
+  source: signal.source,
+  occurred_at: signal.occurred_at,
+  sku_count: signal.data.sku_count,
+  ...(signal.data.request ? { request: signal.data.request } : {}),
+  ...(signal.data.response ? { response: signal.data.response } : {}),
+});
+
+interface IncidentDiagnosis {
+  readonly evidence?: Evidence[];
+  readonly signals?: ReturnType<typeof joinedOf>[];
+  readonly [key: string]: unknown;
+}
 
 /**
- * Stage `rca`: joins signals, deltas and releases into a diagnosis. This release consumes and traces its input without acting on it; the
- * step is recorded as `skipped` so the timeline says so instead of pretending.
+ * Stage `rca`: groups signals into one incident per fault signature and, for a new incident,
+ * joins the evidence (the signal, the catalog delta of its push, static analysis of the
+ * target's mapper, the release history) into a fault class, a location and a confidence
+ * derived from the evidence. A signal that joins an open incident adds its evidence to it.
  */
-export const rcaCore: StageCore<'signal'> = async (event) => ({
-  status: 'skipped',
-  outputs: [],
-  detail: { reason: 'stage not implemented in this release', type: event.type },
-});
+export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
+  const target = requireTarget(ports, 'rca');
+  const { incident, opened } = await openOrJoin(
+    ports,
+    signal,
+    `inc_${context.idFor(0).slice(0, 20)}`,
+  );
+
+  if (!opened) {
+    const previous = (incident.diagnosis ?? {}) as IncidentDiagnosis;
+    const signals = [...(previous.signals ?? []), joinedOf(signal)];
+    const evidence: Evidence[] = [...(previous.evidence ?? [])];
+    if (signal.data.request) {
+      evidence.push({
+        source: signal.data.kind === 'SchemaMismatch' ? 'signal' : 'probe',
+        summary:
+          signal.data.message ?? `${signal.data.kind} on ${signal.data.field ?? 'the target'}`,
+        values: { request: signal.data.request, response: signal.data.response },
+        weight: 0,
+      });
+    }
+    await ports.store.updateIncident(incident.id, {
+      diagnosis: { ...previous, signals, evidence },
+    });
+    await ports.store.appendAudit({
+      actor: 'rca',
+      action: 'signal.joined',
+      incident_id: incident.id,
+      detail: { signal: signal.id, kind: signal.data.kind },
+    });
+    return {
+      status: 'ok',
+      outputs: [],
+      incident_id: incident.id,
+      detail: { joined: true, signal: signal.id, kind: signal.data.kind },
+    };
+  }
+
+  const facts = await gatherFacts(ports, target, signalFactsOf(signal));
+  const finding = diagnose(facts);
+  const location = facts.mapper
+    ? {
+        file: facts.mapper.file,
+        symbol: facts.mapper.symbol,
+        start_line: facts.mapper.start_line,
+        end_line: facts.mapper.end_line,
+      }
+    : undefined;
+  const fix = {
+    ...(finding.sourcePath ? { source_path: finding.sourcePath } : {}),
+    ...(finding.oldSourcePath ? { old_source_path: finding.oldSourcePath } : {}),
+    ...(finding.expectedType ? { expected_type: finding.expectedType } : {}),
+  };
+  const diagnosis = createEvent(
+    'diagnosis',
+    {
+      target: target.manifest.name,
+      fault_class: finding.fault_class,
+      fields: facts.field === '*' ? [] : [facts.field],
+      ...(location ? { location } : {}),
+      evidence: finding.evidence.map((e) => ({ ...e })),
+      confidence: finding.confidence,
+      fix,
+    },
+    { source: 'rca', id: context.idFor(1), incidentId: incident.id },
+  );
+  const createdAt = new Date().toISOString();
+  await ports.store.recordDiagnosis({
+    id: diagnosis.id,
+    incident_id: incident.id,
+    fault_class: finding.fault_class,
+    confidence: finding.confidence,
+    location: location ?? null,
+    evidence: { items: diagnosis.data.evidence, fix },
+    created_at: createdAt,
+  });
+  await ports.store.updateIncident(incident.id, {
+    status: 'diagnosed',
+    fault_class: finding.fault_class,
+    diagnosis: {
+      fault_class: finding.fault_class,
+      confidence: finding.confidence,
+      location: location ?? null,
+      evidence: diagnosis.data.evidence,
+      fix,
+      release: facts.release
+        ? { active: facts.release.active_id, parent: facts.release.parent_id }
+        : null,
+      signals: [joinedOf(signal)],
+    },
+  });
+  await ports.store.appendAudit({
+    actor: 'rca',
+    action: 'diagnosis',
+    incident_id: incident.id,
+    detail: { fault_class: finding.fault_class, confidence: finding.confidence, signal: signal.id },
+  });
+  return {
+    status: 'ok',
+    outputs: [{ stream: streams.diagnoses, event: diagnosis }],
+    incident_id: incident.id,
+    detail: {
+      fault_class: finding.fault_class,
+      confidence: finding.confidence,
+      evidence: finding.evidence.length,
+    },
+  };
+};

@@ -14,6 +14,3 @@ export const requireTarget = (ports: Ports, stage: string): TargetRuntime => {
   if (!ports.target) throw new NoTargetError(stage);
   return ports.target;
 };
-
-/** Key of the marker the sync writes once a push's records are committed. */
-export const syncMarkerKey = (pushId: string): { pk: string } => ({ pk: `synced#${pushId}` });

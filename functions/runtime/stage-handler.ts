@@ -24,6 +24,8 @@ export interface StageResult {
   readonly outputs: readonly Emission[];
   /** What the trace step records about this piece of work. */
   readonly detail: Record<string, unknown>;
+  /** The incident this work belongs to, when the core opened or found one. */
+  readonly incident_id?: string;
 }
 
 /** What a core may ask of the handler around it. */
@@ -75,7 +77,7 @@ export async function applyStage<T extends EventType>(
       maxLen: ports.config.SELFHEAL_STREAM_MAXLEN,
     });
   }
-  const incidentId = event.incident_id;
+  const incidentId = result.incident_id ?? event.incident_id;
   const step = createEvent(
     'trace.step',
     {

@@ -1,6 +1,7 @@
 import { createEvent } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
-import { requireTarget, syncMarkerKey } from '../runtime/require-target.js';
+import { syncMarkerKey } from '../runtime/keys.js';
+import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 
 /**
