@@ -4,6 +4,7 @@ import { type EventOf, type EventType, parseEvent } from '../../events/index.js'
 import { parseConfig } from '../../functions/runtime/config.js';
 import { createLogger } from '../../functions/runtime/logger.js';
 import { type LocalSystem, startLocalSystem } from '../../infra/local/system.js';
+import { topology } from '../../infra/topology.js';
 import { freePort } from './runtime.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './services.js';
 
@@ -11,6 +12,8 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from './services.js';
 export interface TestSystem extends LocalSystem {
   /** Events of a type on a stream, oldest first. */
   events<T extends EventType>(stream: string, type: T): Promise<EventOf<T>[]>;
+  /** Resolves once every stage has consumed and acked everything on its input stream. */
+  idle(timeoutMs?: number): Promise<void>;
   /** Stops the system and removes its Redis keys and Postgres schema. */
   dispose(): Promise<void>;
 }
@@ -42,6 +45,19 @@ export async function startTestSystem(
         const parsed = parseEvent(body, [type]);
         return parsed.ok ? [parsed.event] : [];
       });
+    },
+    async idle(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let quietRounds = 0;
+      // Two quiet looks in a row: a stage may publish to the next stream between two reads.
+      while (quietRounds < 2) {
+        if (Date.now() > deadline) throw new Error(`pipeline not idle after ${timeoutMs} ms`);
+        const stats = await Promise.all(
+          topology.map((stage) => system.ports.bus.stats(stage.input, stage.name)),
+        );
+        quietRounds = stats.every((s) => s.lag === 0 && s.pending === 0) ? quietRounds + 1 : 0;
+        await new Promise((done) => setTimeout(done, 100));
+      }
     },
     async dispose() {
       await system.stop();
