@@ -2,7 +2,7 @@ import { createEvent, type EventOf } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
 import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
-import type { Evidence, SignalFacts } from './evidence.js';
+import { confidenceOf, type Evidence, type SignalFacts } from './evidence.js';
 import { gatherFacts } from './facts.js';
 import { openOrJoin } from './incidents.js';
 import { diagnose } from './rules.js';
@@ -53,18 +53,24 @@ export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
   if (!opened) {
     const previous = (incident.diagnosis ?? {}) as IncidentDiagnosis;
     const signals = [...(previous.signals ?? []), joinedOf(signal)];
-    const evidence: Evidence[] = [...(previous.evidence ?? [])];
-    if (signal.data.request) {
-      evidence.push({
+    // Later sensors confirm (or widen) the diagnosis: their evidence joins, and the confidence
+    // is derived again from everything the incident now holds.
+    const evidence: Evidence[] = [
+      ...(previous.evidence ?? []),
+      {
         source: signal.data.kind === 'SchemaMismatch' ? 'signal' : 'probe',
         summary:
           signal.data.message ?? `${signal.data.kind} on ${signal.data.field ?? 'the target'}`,
-        values: { request: signal.data.request, response: signal.data.response },
-        weight: 0,
-      });
-    }
+        values: {
+          skus: signal.data.skus.slice(0, 10),
+          ...(signal.data.request ? { request: signal.data.request } : {}),
+          ...(signal.data.response ? { response: signal.data.response } : {}),
+        },
+        weight: signal.data.kind === 'SchemaMismatch' ? 0.3 : 0.15,
+      },
+    ];
     await ports.store.updateIncident(incident.id, {
-      diagnosis: { ...previous, signals, evidence },
+      diagnosis: { ...previous, signals, evidence, confidence: confidenceOf(evidence) },
     });
     await ports.store.appendAudit({
       actor: 'rca',
