@@ -44,6 +44,19 @@ interface IncidentDiagnosis {
  */
 export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
   const target = requireTarget(ports, 'rca');
+  if (signal.data.target !== target.manifest.name) {
+    // Nothing here can diagnose or patch a target this process does not run.
+    await ports.store.appendAudit({
+      actor: 'rca',
+      action: 'signal.unroutable',
+      detail: { signal: signal.id, target: signal.data.target },
+    });
+    return {
+      status: 'escalated',
+      outputs: [],
+      detail: { reason: 'unknown-target', target: signal.data.target, signal: signal.id },
+    };
+  }
   const { incident, opened } = await openOrJoin(
     ports,
     signal,
