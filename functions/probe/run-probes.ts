@@ -96,18 +96,20 @@ export async function runProbes(
       if (request) jobs.push(() => probeOnce(probe, sku, request, options));
     }
   }
-  const findings: ProbeFinding[] = [];
+  // Results by job, so findings keep the SKUs' order whatever order the calls finish in: the
+  // first SKU's failing request is the one a signal captures.
+  const results: Array<ProbeFinding | undefined> = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
-      const job = jobs[next++];
-      const finding = job ? await job() : undefined;
-      if (finding) findings.push(finding);
+      const index = next++;
+      results[index] = await jobs[index]?.();
     }
   };
   await Promise.all(
     Array.from({ length: Math.min(options.concurrency ?? 8, jobs.length) }, worker),
   );
+  const findings = results.filter((finding): finding is ProbeFinding => finding !== undefined);
   return { calls: jobs.length, findings };
 }
 
