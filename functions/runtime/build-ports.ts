@@ -42,33 +42,19 @@ export async function buildPorts(
   closers.push(() => bus.close());
 
   try {
-    const store = await createTraceStore({
-      DATABASE_URL: config.DATABASE_URL,
-      DATABASE_SCHEMA: config.DATABASE_SCHEMA,
-      PGLITE_DATA_DIR: config.PGLITE_DATA_DIR,
-    });
-    closers.push(() => store.close());
-
-    // Parsed from the SDK's own variable; passed on so a configuration built in process (tests,
-    // benchmarks) reaches the same endpoint as one read from the environment.
-    let endpoint = config.AWS_ENDPOINT_URL_DYNAMODB;
-    if (backends.kv === 'dynalite') {
-      // Loaded only here: dynalite's native LevelDB binding must stay out of Lambda bundles.
-      const { startDynalite } = await import('../adapters/kv/embedded-dynalite.js');
-      const dynalite = await startDynalite({ port: 0 });
-      endpoint = dynalite.endpoint;
-      closers.push(() => dynalite.stop());
-    }
-    // An explicit region: left to itself the SDK searches for one on every request.
-    const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const { client, doc } = createDynamoClients(endpoint ? { endpoint, region } : { region });
-    closers.push(async () => client.destroy());
-    const tables = tableNames(config.SELFHEAL_TABLE_PREFIX || undefined);
-    if (!config.AWS_LAMBDA_FUNCTION_NAME) await ensureTables(client, tables);
-    // dynalite has no TransactWriteItems; the embedded runtime is a single writer process.
-    const kv = createDynamoKv(doc, {
-      transactions: backends.kv === 'dynalite' ? 'emulated' : 'native',
-    });
+    // The trace store (PGlite compiles its WASM) and the key-value store start side by side.
+    const [store, kvPorts] = await Promise.all([
+      createTraceStore({
+        DATABASE_URL: config.DATABASE_URL,
+        DATABASE_SCHEMA: config.DATABASE_SCHEMA,
+        PGLITE_DATA_DIR: config.PGLITE_DATA_DIR,
+      }).then((created) => {
+        closers.push(() => created.close());
+        return created;
+      }),
+      startKeyValue(config, backends.kv, closers),
+    ]);
+    const { kv, tables } = kvPorts;
     const idempotency = createIdempotency(kv, tables.idempotency);
 
     const base = { config, backends, logger, bus, store, kv, idempotency, tables };
@@ -78,6 +64,33 @@ export async function buildPorts(
     await closeAll(closers);
     throw error;
   }
+}
+
+/** The key-value port: an in-process dynalite or DynamoDB, with the system's tables. */
+async function startKeyValue(
+  config: Config,
+  kind: Ports['backends']['kv'],
+  closers: Array<() => Promise<void>>,
+) {
+  // Parsed from the SDK's own variable; passed on so a configuration built in process (tests,
+  // benchmarks) reaches the same endpoint as one read from the environment.
+  let endpoint = config.AWS_ENDPOINT_URL_DYNAMODB;
+  if (kind === 'dynalite') {
+    // Loaded only here: dynalite's native LevelDB binding must stay out of Lambda bundles.
+    const { startDynalite } = await import('../adapters/kv/embedded-dynalite.js');
+    const dynalite = await startDynalite({ port: 0 });
+    endpoint = dynalite.endpoint;
+    closers.push(() => dynalite.stop());
+  }
+  // An explicit region: left to itself the SDK searches for one on every request.
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const { client, doc } = createDynamoClients(endpoint ? { endpoint, region } : { region });
+  closers.push(async () => client.destroy());
+  const tables = tableNames(config.SELFHEAL_TABLE_PREFIX || undefined);
+  if (!config.AWS_LAMBDA_FUNCTION_NAME) await ensureTables(client, tables);
+  // dynalite has no TransactWriteItems; the embedded runtime is a single writer process.
+  const kv = createDynamoKv(doc, { transactions: kind === 'dynalite' ? 'emulated' : 'native' });
+  return { kv, tables };
 }
 
 /** Closes in reverse order of opening; one failure does not keep the others open. */
