@@ -151,17 +151,16 @@ describe('Ingest: catalog delta (dynalite)', () => {
     expect(again.delta.changes).toEqual([]);
   });
 
-  it('drops the diff of an item that lost a race to a newer writer between read and write', async () => {
+  it('reports nothing for an item a newer writer stored first, and leaves that snapshot', async () => {
     await delta(catalog(NIGHT_1).slice(0, 2));
     const racing: SnapshotRepository = {
       ...snapshots,
-      async getSnapshot(sku) {
-        const snapshot = await snapshots.getSnapshot(sku);
-        // Another consumer stores a newer version right after our read.
-        if (sku === 'SKU-1002') {
-          await snapshots.putSnapshot({ sku, price: 77, updated_at: '2025-12-24T00:00:00Z' });
+      async replaceSnapshot(item) {
+        // Another consumer stores a newer version of SKU-1002 just before our write.
+        if (item.sku === 'SKU-1002') {
+          await snapshots.putSnapshot({ ...item, price: 77, updated_at: '2025-12-24T00:00:00Z' });
         }
-        return snapshot;
+        return snapshots.replaceSnapshot(item);
       },
     };
 
@@ -177,6 +176,39 @@ describe('Ingest: catalog delta (dynalite)', () => {
     expect(result).toMatchObject({ written: 1, stale: 1, changedSkus: ['SKU-1001'] });
     expect(result.delta.changes[0]).toMatchObject({ field: 'price', sku_count: 1 });
     expect((await snapshots.getSnapshot('SKU-1002'))?.item.price).toBe(77);
+  });
+
+  it('diffs against the snapshot it replaced, even one stored after the push began', async () => {
+    await delta(catalog(NIGHT_1).slice(0, 2));
+    const racing: SnapshotRepository = {
+      ...snapshots,
+      async replaceSnapshot(item) {
+        // Between NIGHT_1 and NIGHT_2 another consumer stores an intermediate version.
+        if (item.sku === 'SKU-1002') {
+          await snapshots.putSnapshot({ ...item, price: 60, updated_at: '2025-11-28T12:00:00Z' });
+        }
+        return snapshots.replaceSnapshot(item);
+      },
+    };
+
+    const result = await computeCatalogDelta(
+      {
+        push_id: 'push-intermediate',
+        catalog_version: 'v-intermediate',
+        items: catalog(NIGHT_2, (item) => ({ ...item, price: 5 })).slice(0, 2),
+      },
+      racing,
+    );
+
+    expect(result).toMatchObject({ written: 2, stale: 0 });
+    expect(result.delta.changes[0]?.samples).toEqual([
+      { sku: 'SKU-1001', old: 20, new: 5 },
+      { sku: 'SKU-1002', old: 60, new: 5 },
+    ]);
+    expect(await snapshots.getSnapshot('SKU-1002')).toMatchObject({
+      updated_at: NIGHT_2,
+      item: { price: 5 },
+    });
   });
 
   it('mixes new, stale and changed items of one push', async () => {

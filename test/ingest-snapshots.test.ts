@@ -106,6 +106,37 @@ describe('Ingest: snapshots (dynalite)', () => {
     });
   });
 
+  it('replaces a snapshot and answers the one it replaced, none for a new SKU', async () => {
+    const older = item('SKU-R', '2025-11-28T02:00:00Z', { price: 10 });
+    const newer = item('SKU-R', '2025-11-29T02:00:00Z', { price: 12 });
+
+    const first = await snapshots.replaceSnapshot(older);
+    const second = await snapshots.replaceSnapshot(newer);
+
+    expect(first).toEqual({ outcome: 'written', previous: undefined });
+    expect(second).toEqual({
+      outcome: 'written',
+      previous: {
+        sku: 'SKU-R',
+        updated_at: '2025-11-28T02:00:00Z',
+        updated_at_ms: Date.parse('2025-11-28T02:00:00Z'),
+        stored_at: '2025-11-29T03:00:00.000Z',
+        item: older,
+      },
+    });
+    expect((await snapshots.getSnapshot('SKU-R'))?.item).toEqual(newer);
+  });
+
+  it('answers stale from replaceSnapshot and keeps the stored snapshot when it is as new', async () => {
+    await snapshots.putSnapshot(item('SKU-S', '2025-11-29T02:00:00Z', { price: 30 }));
+
+    const older = await snapshots.replaceSnapshot(item('SKU-S', '2025-11-28T02:00:00Z'));
+    const same = await snapshots.replaceSnapshot(item('SKU-S', '2025-11-29T02:00:00Z'));
+
+    expect([older, same]).toEqual([{ outcome: 'stale' }, { outcome: 'stale' }]);
+    expect((await snapshots.getSnapshot('SKU-S'))?.item.price).toBe(30);
+  });
+
   it('writes and reads many items in batches, results in input order', async () => {
     const items = Array.from({ length: 120 }, (_, index) =>
       item(`BATCH-${index}`, '2025-11-29T02:00:00Z', { stock: index }),
@@ -126,6 +157,7 @@ describe('Ingest: snapshots (dynalite)', () => {
     await kv.put(names.snapshots, { ...snapshotKey('SKU-JUNK'), note: 'written by hand' });
 
     await expect(snapshots.getSnapshot('SKU-JUNK')).rejects.toThrow(SnapshotRecordError);
+    await expect(snapshots.getSnapshots(['SKU-JUNK'])).rejects.toThrow(SnapshotRecordError);
   });
 
   it('refuses an item whose updated_at is not a date with a SnapshotVersionError', async () => {

@@ -167,6 +167,146 @@ function kvContract(backend: () => Backend): void {
     });
   });
 
+  describe('replace', () => {
+    it('answers the whole item it replaced, and undefined when there was none', async () => {
+      const { kv, names } = backend();
+      const pk = fresh('replace-old');
+
+      const first = await kv.replace(names.kv, { pk, v: 1, nested: { a: [1, 'x'] } });
+      const second = await kv.replace(names.kv, { pk, v: 2 });
+
+      expect(first).toEqual({ ok: true, previous: undefined });
+      expect(second).toEqual({ ok: true, previous: { pk, v: 1, nested: { a: [1, 'x'] } } });
+      expect(await kv.get(names.kv, { pk })).toEqual({ pk, v: 2 });
+    });
+
+    it('refuses like put when its condition fails, and leaves the stored item', async () => {
+      const { kv, names } = backend();
+      const pk = fresh('replace-version');
+      const write = (version: number) =>
+        kv.replace(
+          names.kv,
+          { pk, version },
+          { ifVersion: { attr: 'version', lessThan: version } },
+        );
+
+      const first = await write(5);
+      const older = await write(3);
+      const newer = await write(7);
+
+      expect(first).toEqual({ ok: true, previous: undefined });
+      expect(older).toEqual({ ok: false, reason: 'conditional-check-failed' });
+      expect(newer).toEqual({ ok: true, previous: { pk, version: 5 } });
+      expect(await kv.get(names.kv, { pk })).toEqual({ pk, version: 7 });
+    });
+  });
+
+  describe('batches', () => {
+    it('reads many items in key order, undefined for missing ones, a repeated key twice', async () => {
+      const { kv, names } = backend();
+      const [a, b, missing] = [fresh('many'), fresh('many'), fresh('many-missing')];
+      await kv.put(names.kv, { pk: a, n: 1 });
+      await kv.put(names.kv, { pk: b, n: 2 });
+
+      const items = await kv.getMany(names.kv, [{ pk: b }, { pk: missing }, { pk: a }, { pk: b }]);
+
+      expect(items).toEqual([{ pk: b, n: 2 }, undefined, { pk: a, n: 1 }, { pk: b, n: 2 }]);
+    });
+
+    it('reads more keys than one request takes, by partition and sort key', async () => {
+      const { kv, names } = backend();
+      const pk = fresh('many-sk');
+      const items = Array.from({ length: 230 }, (_, index) => ({ pk, sk: `s${index}`, index }));
+      await kv.putMany(names.snapshots, items);
+
+      const read = await kv.getMany(names.snapshots, items.map(({ sk }) => ({ pk, sk })).reverse());
+
+      expect(read).toEqual([...items].reverse());
+    });
+
+    it('writes many items beyond one request, the last item per key winning', async () => {
+      const { kv, names } = backend();
+      const pks = Array.from({ length: 60 }, () => fresh('put-many'));
+      const [first] = pks;
+      if (!first) throw new Error('no keys');
+
+      await kv.putMany(names.kv, [
+        { pk: first, v: 'overwritten' },
+        ...pks.map((pk, index) => ({ pk, v: index, gone: undefined })),
+      ]);
+
+      const read = await kv.getMany(
+        names.kv,
+        pks.map((pk) => ({ pk })),
+      );
+      expect(read).toEqual(pks.map((pk, index) => ({ pk, v: index })));
+    });
+
+    it('replaces whole stored items on putMany, as put does', async () => {
+      const { kv, names } = backend();
+      const pk = fresh('put-many-replace');
+      await kv.put(names.kv, { pk, a: 1, b: 2 });
+
+      await kv.putMany(names.kv, [{ pk, a: 3 }]);
+
+      expect(await kv.get(names.kv, { pk })).toEqual({ pk, a: 3 });
+    });
+
+    it('deletes many items, missing and repeated ones included', async () => {
+      const { kv, names } = backend();
+      const pks = Array.from({ length: 30 }, () => fresh('delete-many'));
+      await kv.putMany(
+        names.kv,
+        pks.map((pk) => ({ pk })),
+      );
+      const [kept, ...deleted] = pks;
+
+      await kv.deleteMany(names.kv, [
+        ...deleted.map((pk) => ({ pk })),
+        { pk: fresh('delete-missing') },
+        ...deleted.slice(0, 3).map((pk) => ({ pk })),
+      ]);
+
+      const read = await kv.getMany(
+        names.kv,
+        pks.map((pk) => ({ pk })),
+      );
+      expect(read.filter((item) => item !== undefined)).toEqual([{ pk: kept }]);
+    });
+
+    it('does nothing for empty batches', async () => {
+      const { kv, names } = backend();
+
+      await expect(kv.getMany(names.kv, [])).resolves.toEqual([]);
+      await expect(kv.putMany(names.kv, [])).resolves.toBeUndefined();
+      await expect(kv.deleteMany(names.kv, [])).resolves.toBeUndefined();
+    });
+
+    it('refuses a putMany item without its key attributes before writing any', async () => {
+      const { kv, names } = backend();
+      const pk = fresh('put-many-keyless');
+
+      const result = kv.putMany(names.kv, [{ pk, a: 1 }, { a: 2 }]);
+
+      await expect(result).rejects.toBeInstanceOf(KvValidationError);
+      await expect(result).rejects.toMatchObject({ operation: 'putMany', table: names.kv });
+      expect(await kv.get(names.kv, { pk })).toBeUndefined();
+    });
+
+    it('throws a KvRequestError naming the table and operation for a missing table', async () => {
+      const { kv } = backend();
+      const table = uniqueName('no-such-table');
+
+      const read = kv.getMany(table, [{ pk: 'x' }]);
+      const write = kv.deleteMany(table, [{ pk: 'x' }]);
+
+      await expect(read).rejects.toBeInstanceOf(KvRequestError);
+      await expect(read).rejects.toMatchObject({ operation: 'getMany', table });
+      await expect(write).rejects.toBeInstanceOf(KvRequestError);
+      await expect(write).rejects.toMatchObject({ operation: 'deleteMany', table });
+    });
+  });
+
   describe('transactions', () => {
     it('applies every operation of a transaction', async () => {
       const { kv, names } = backend();

@@ -216,6 +216,18 @@ describe.each(subjects)('Target: demo shop product store ($name)', ({ create }) 
     expect(restored).toEqual([...healthy, undefined]);
   });
 
+  it('reads many SKUs in the order asked, leaving out those without a record', async () => {
+    const store = create();
+    const products = productsAt(5, 3);
+    await store.put(products);
+    const [a, b, c] = products;
+    if (!a || !b || !c) throw new Error('catalog too small');
+
+    const read = await store.getMany([c.sku, 'SKU-NONE', a.sku, b.sku]);
+
+    expect(read).toEqual([c, a, b]);
+  });
+
   it('snapshots every stored SKU when none are named', async () => {
     const store = create();
     const products = productsAt(1, 5);
@@ -245,10 +257,47 @@ describe('Target: demo shop product store on the KeyValue port', () => {
     );
   });
 
+  it('writes and reads a large sync in batches, not one request per record', async () => {
+    const base = requireKv();
+    const calls: Record<string, number> = {};
+    const counted = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls[String(property)] = (calls[String(property)] ?? 0) + 1;
+          return value.apply(target, args);
+        };
+      },
+    });
+    const store = createKvProductStore(counted, {
+      table: names.kv,
+      keyPrefix: uniqueName('product'),
+      indexShards: 4,
+    });
+    const products = seedCatalog({ count: 260 }).map(
+      (item): StoredProduct => ({
+        sku: item.sku,
+        record: toProductRecord(item, '2025-02-10T12:00:00.000Z'),
+      }),
+    );
+
+    await store.put(products);
+    const read = await store.getMany(products.map((product) => product.sku));
+    const listed = await store.list({ limit: 300 });
+
+    expect(read).toEqual(products);
+    expect(listed).toHaveLength(260);
+    // One batched write of the records; per index shard one read and one versioned write.
+    expect(calls).toMatchObject({ putMany: 1, put: 4 });
+    expect(calls.get ?? 0).toBe(4);
+  });
+
   it('gives up with a conflict error when the index keeps changing', async () => {
     const base = requireKv();
     // Every index read is followed by a concurrent write that bumps the version first.
     const racing: KeyValue = {
+      ...base,
       get: async (table, key) => {
         const item = await base.get(table, key);
         if (String(key.pk).includes('-index#') && item) {
@@ -256,9 +305,6 @@ describe('Target: demo shop product store on the KeyValue port', () => {
         }
         return item;
       },
-      put: (table, item, options) => base.put(table, item, options),
-      delete: (table, key) => base.delete(table, key),
-      transactWrite: (ops) => base.transactWrite(ops),
     };
     const keyPrefix = uniqueName('product');
     await createKvProductStore(base, { table: names.kv, keyPrefix, indexShards: 1 }).put(

@@ -1,12 +1,14 @@
 import type { z } from 'zod';
 import type { CatalogDeltaDataSchema, CatalogItem } from '../../events/catalog.js';
 import { diffItem, type ItemDelta, summarizeDeltas } from './diff.js';
-import {
-  DEFAULT_SNAPSHOT_CONCURRENCY,
-  mapWithConcurrency,
-  type SnapshotRepository,
-  updatedAtMs,
-} from './snapshots.js';
+import { mapWithConcurrency, type SnapshotRepository, updatedAtMs } from './snapshots.js';
+
+/**
+ * Snapshot writes one push keeps in flight, each one small request. DynamoDB takes many more;
+ * DynamoDB Local applies writes about one at a time, so there more in flight only lengthens its
+ * queue (16 and 64 measured the same rate).
+ */
+export const DEFAULT_DELTA_CONCURRENCY = 32;
 
 /** The `data` of a `catalog.delta` event. */
 export type CatalogDeltaData = z.infer<typeof CatalogDeltaDataSchema>;
@@ -22,7 +24,10 @@ export interface CatalogDeltaInput {
 export interface CatalogDeltaOptions {
   /** Bookkeeping paths the diff ignores on top of `updated_at` (e.g. `synced_at`). */
   readonly ignore?: readonly string[];
-  /** Items in flight at once, each a snapshot read then a conditional write (default 16). */
+  /**
+   * Items in flight at once, each one conditional write that returns the snapshot it replaced
+   * (default {@link DEFAULT_DELTA_CONCURRENCY}).
+   */
   readonly concurrency?: number;
   /** Most SKUs and samples per field change (default 5). */
   readonly sampleLimit?: number;
@@ -53,10 +58,12 @@ type Outcome =
  * Diffs every item of a push against its snapshot, stores the new snapshots and summarises the
  * changes as the `catalog.delta` data.
  *
- * Per item, with `concurrency` items in flight: read the snapshot; if it is as new or newer,
- * skip the item (`stale`: an older push arriving late, or a redelivery); otherwise diff and
- * write conditionally. The diff counts only once the write succeeded, so an item that lost a
- * race to a newer writer between the read and the write is `stale` too and reports nothing.
+ * Per item, with `concurrency` items in flight: one conditional write of the new snapshot that
+ * returns the snapshot it replaced. If the stored snapshot is as new or newer, nothing is written
+ * and the item is `stale` (an older push arriving late, a redelivery, or a newer writer that got
+ * there first) and reports nothing; otherwise the item is diffed against exactly the snapshot it
+ * replaced (none: a new SKU). No separate read, so there is no window between reading what to
+ * diff against and writing in which another writer could slip in.
  *
  * A SKU listed twice in one push is taken once: the entry with the latest `updated_at`, the later
  * entry on a tie. `delta.items` is the number of items received.
@@ -77,13 +84,16 @@ export async function computeCatalogDelta(
 
   const outcomes = await mapWithConcurrency(
     items,
-    options.concurrency ?? DEFAULT_SNAPSHOT_CONCURRENCY,
+    options.concurrency ?? DEFAULT_DELTA_CONCURRENCY,
     async (item): Promise<Outcome> => {
-      const previous = await snapshots.getSnapshot(item.sku);
-      if (previous && previous.updated_at_ms >= updatedAtMs(item)) return { kind: 'stale' };
-      const changes = previous ? diffItem(previous.item, item, diffOptions) : [];
-      if ((await snapshots.putSnapshot(item)) === 'stale') return { kind: 'stale' };
-      return previous ? { kind: 'written', delta: { sku: item.sku, changes } } : { kind: 'new' };
+      const written = await snapshots.replaceSnapshot(item);
+      if (written.outcome === 'stale') return { kind: 'stale' };
+      const { previous } = written;
+      if (!previous) return { kind: 'new' };
+      return {
+        kind: 'written',
+        delta: { sku: item.sku, changes: diffItem(previous.item, item, diffOptions) },
+      };
     },
   );
 

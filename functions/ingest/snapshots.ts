@@ -41,6 +41,14 @@ export interface Snapshot {
  */
 export type SnapshotWrite = 'written' | 'stale';
 
+/**
+ * What {@link SnapshotRepository.replaceSnapshot} did: `written`, with the snapshot it replaced
+ * (read in the same request as the write), or `stale`.
+ */
+export type SnapshotReplacement =
+  | { readonly outcome: 'written'; readonly previous: Snapshot | undefined }
+  | { readonly outcome: 'stale' };
+
 /** Reads and writes snapshots; see {@link createSnapshotRepository}. */
 export interface SnapshotRepository {
   /** The snapshot of a SKU, or `undefined` when the SKU was never seen. */
@@ -51,7 +59,13 @@ export interface SnapshotRepository {
    * timestamp is the item's version, and a redelivered push must not rewrite (or re-diff) it.
    */
   putSnapshot(item: CatalogItem): Promise<SnapshotWrite>;
-  /** Snapshots of many SKUs with bounded concurrency; SKUs without one are absent from the map. */
+  /**
+   * {@link putSnapshot} that also answers with the snapshot the write replaced, read atomically
+   * with the write: one request per item, and a diff against `previous` is a diff against exactly
+   * what was overwritten, even when another writer stored a version after this push was read.
+   */
+  replaceSnapshot(item: CatalogItem): Promise<SnapshotReplacement>;
+  /** Snapshots of many SKUs, read in batches; SKUs without one are absent from the map. */
   getSnapshots(skus: readonly string[]): Promise<Map<string, Snapshot>>;
   /** {@link putSnapshot} for many items with bounded concurrency, results in input order. */
   putSnapshots(items: readonly CatalogItem[]): Promise<SnapshotWrite[]>;
@@ -61,7 +75,10 @@ export interface SnapshotRepository {
 export interface SnapshotRepositoryOptions {
   /** The physical snapshots table (`tableNames(prefix).snapshots`). */
   readonly table: string;
-  /** Requests in flight for the batch helpers (default {@link DEFAULT_SNAPSHOT_CONCURRENCY}). */
+  /**
+   * Writes in flight for {@link SnapshotRepository.putSnapshots} (default
+   * {@link DEFAULT_SNAPSHOT_CONCURRENCY}).
+   */
   readonly concurrency?: number;
   /** Clock for `stored_at`; the system clock by default. */
   readonly now?: () => Date;
@@ -135,7 +152,8 @@ export function createSnapshotRepository(
     return record === undefined ? undefined : decode(sku, record);
   }
 
-  async function putSnapshot(item: CatalogItem): Promise<SnapshotWrite> {
+  /** The record stored for an item, and the condition that keeps newer snapshots. */
+  function recordOf(item: CatalogItem) {
     const ms = updatedAtMs(item);
     const record: Snapshot & Record<string, unknown> = {
       ...snapshotKey(item.sku),
@@ -145,20 +163,37 @@ export function createSnapshotRepository(
       stored_at: now().toISOString(),
       item,
     };
-    const result = await kv.put(table, record, {
-      ifVersion: { attr: 'updated_at_ms', lessThan: ms },
-    });
+    return { record, condition: { ifVersion: { attr: 'updated_at_ms', lessThan: ms } } };
+  }
+
+  async function putSnapshot(item: CatalogItem): Promise<SnapshotWrite> {
+    const { record, condition } = recordOf(item);
+    const result = await kv.put(table, record, condition);
     return result.ok ? 'written' : 'stale';
+  }
+
+  async function replaceSnapshot(item: CatalogItem): Promise<SnapshotReplacement> {
+    const { record, condition } = recordOf(item);
+    const result = await kv.replace(table, record, condition);
+    if (!result.ok) return { outcome: 'stale' };
+    return {
+      outcome: 'written',
+      previous: result.previous === undefined ? undefined : decode(item.sku, result.previous),
+    };
   }
 
   return {
     getSnapshot,
     putSnapshot,
+    replaceSnapshot,
     async getSnapshots(skus) {
       const found = new Map<string, Snapshot>();
       const unique = [...new Set(skus)];
-      const snapshots = await mapWithConcurrency(unique, concurrency, getSnapshot);
-      for (const snapshot of snapshots) if (snapshot) found.set(snapshot.sku, snapshot);
+      const records = await kv.getMany(table, unique.map(snapshotKey));
+      for (const [index, record] of records.entries()) {
+        const sku = unique[index];
+        if (record !== undefined && sku !== undefined) found.set(sku, decode(sku, record));
+      }
       return found;
     },
     putSnapshots(items) {

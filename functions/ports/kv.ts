@@ -1,13 +1,16 @@
 /**
- * The KeyValue port: single-item reads and conditional writes plus all-or-nothing transactions,
- * with the semantics of DynamoDB. Cores use it for snapshots, idempotency records and release
- * pointers without importing the AWS SDK; handlers and runtimes pass a `KeyValue` in.
+ * The KeyValue port: single-item reads and conditional writes, batched reads and unconditional
+ * batched writes, plus all-or-nothing transactions, with the semantics of DynamoDB. Cores use it
+ * for snapshots, idempotency records, product records and release pointers without importing the
+ * AWS SDK; handlers and runtimes pass a `KeyValue` in.
  *
  * Semantics every adapter honours (pinned by `test/kv.contract.test.ts`):
- * - reads are strongly consistent: a `get` after an acknowledged write sees that write;
+ * - reads are strongly consistent: a `get` or `getMany` after an acknowledged write sees it;
  * - a failed condition is a value (`{ ok: false, reason: 'conditional-check-failed' }`), never an
  *   exception, and leaves the stored item untouched;
- * - `transactWrite` applies every operation or none of them.
+ * - `transactWrite` applies every operation or none of them;
+ * - `putMany` and `deleteMany` are neither conditional nor atomic: each item is written as by an
+ *   unconditional `put` (or `delete`); when they throw, some items may have been written.
  */
 
 /** A stored item: plain JSON-like values (strings, numbers, booleans, null, arrays, maps). */
@@ -40,6 +43,15 @@ export type PutOptions =
 export type ConditionFailure = { readonly ok: false; readonly reason: 'conditional-check-failed' };
 
 export type PutResult = { readonly ok: true } | ConditionFailure;
+
+/** What {@link KeyValue.replace} did: the write and the item it replaced, or a refusal. */
+export type ReplaceResult =
+  | {
+      readonly ok: true;
+      /** The whole stored item the write replaced; `undefined` when there was none. */
+      readonly previous: Item | undefined;
+    }
+  | ConditionFailure;
 
 /** A put inside a transaction. */
 export interface TransactPut {
@@ -80,15 +92,33 @@ export interface KeyValue {
   get(table: string, key: Key): Promise<Item | undefined>;
   /** Writes one whole item, replacing any stored item with the same key, if the condition holds. */
   put(table: string, item: Item, options?: PutOptions): Promise<PutResult>;
+  /**
+   * {@link put}, answering with the item the write replaced, read atomically with the write (one
+   * request): a diff against `previous` is a diff against exactly what was overwritten.
+   */
+  replace(table: string, item: Item, options?: PutOptions): Promise<ReplaceResult>;
   /** Deletes one item; deleting a missing item is not an error. */
   delete(table: string, key: Key): Promise<void>;
+  /**
+   * Reads many items of one table (strongly consistent), answering in the order of `keys`, with
+   * `undefined` where there is none; a key listed twice is read once and answered twice.
+   */
+  getMany(table: string, keys: readonly Key[]): Promise<Array<Item | undefined>>;
+  /**
+   * Writes many whole items of one table unconditionally, as that many `put`s without options
+   * would; for items with the same key the last one wins. Not atomic: if it throws, any subset
+   * may have been written.
+   */
+  putMany(table: string, items: readonly Item[]): Promise<void>;
+  /** Deletes many items of one table; missing ones are not an error. Not atomic. */
+  deleteMany(table: string, keys: readonly Key[]): Promise<void>;
   /** Applies all operations atomically, or none if any condition fails. */
   transactWrite(ops: readonly TransactOp[]): Promise<TransactResult>;
 }
 
 /** Base of the errors a KeyValue adapter throws: unexpected failures, never a refused condition. */
 export class KvError extends Error {
-  /** The port operation that failed (`get`, `put`, `delete`, `transactWrite`). */
+  /** The port operation that failed (`get`, `put`, `getMany`, `putMany`, `transactWrite`, …). */
   readonly operation: string;
   readonly table: string | undefined;
 
@@ -138,5 +168,25 @@ export class KvRequestError extends KvError {
   constructor(message: string, details: { operation: string; table?: string; cause?: unknown }) {
     super(message, details);
     this.name = 'KvRequestError';
+  }
+}
+
+/**
+ * A batched read or write still had unprocessed items after the adapter's retries (throttling or
+ * a partial result kept coming back); the caller may retry, writes being idempotent puts.
+ */
+export class KvBatchIncompleteError extends KvRequestError {
+  /** Items left unprocessed after the last attempt. */
+  readonly unprocessed: number;
+  readonly attempts: number;
+
+  constructor(
+    message: string,
+    details: { operation: string; table?: string; unprocessed: number; attempts: number },
+  ) {
+    super(message, details);
+    this.name = 'KvBatchIncompleteError';
+    this.unprocessed = details.unprocessed;
+    this.attempts = details.attempts;
   }
 }

@@ -5,6 +5,9 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -17,6 +20,7 @@ import {
   type Item,
   type Key,
   type KeyValue,
+  KvBatchIncompleteError,
   KvError,
   KvRequestError,
   KvTransactionConflictError,
@@ -24,6 +28,7 @@ import {
   KvValidationError,
   type PutOptions,
   type PutResult,
+  type ReplaceResult,
   type TransactOp,
   type TransactResult,
   type TransactUpdate,
@@ -43,7 +48,16 @@ export interface DynamoKvOptions {
   readonly transactions?: 'native' | 'emulated';
   /** Attempts for a write cancelled only by concurrent transactions on its items (default 8). */
   readonly maxConflictAttempts?: number;
+  /** BatchGetItem / BatchWriteItem requests one batched call keeps in flight (default 8). */
+  readonly batchConcurrency?: number;
+  /** Requests per batch whose items keep coming back unprocessed, before giving up (default 10). */
+  readonly maxBatchAttempts?: number;
 }
+
+/** Most keys in one BatchGetItem request (a DynamoDB limit). */
+export const BATCH_GET_LIMIT = 100;
+/** Most operations in one BatchWriteItem request (a DynamoDB limit). */
+export const BATCH_WRITE_LIMIT = 25;
 
 /** The DynamoDB adapter of the KeyValue port, telling which transaction mode it uses. */
 export interface DynamoKeyValue extends KeyValue {
@@ -74,6 +88,8 @@ export function createDynamoKv(
 ): DynamoKeyValue {
   const transactions = options.transactions ?? 'native';
   const maxConflictAttempts = options.maxConflictAttempts ?? 8;
+  const batchConcurrency = Math.max(1, Math.floor(options.batchConcurrency ?? 8));
+  const maxBatchAttempts = Math.max(1, Math.floor(options.maxBatchAttempts ?? 10));
   const keySchemas = new Map<string, Promise<string[]>>();
 
   async function get(table: string, key: Key): Promise<Item | undefined> {
@@ -97,6 +113,157 @@ export function createDynamoKv(
       if (error instanceof ConditionalCheckFailedException) return CONDITION_FAILED;
       throw toKvError(error, 'put', table);
     }
+  }
+
+  async function replace(
+    table: string,
+    item: Item,
+    putOptions: PutOptions = {},
+  ): Promise<ReplaceResult> {
+    try {
+      const { Attributes: previous } = await retryOnConflict(maxConflictAttempts, () =>
+        doc.send(
+          new PutCommand({
+            TableName: table,
+            Item: item,
+            ReturnValues: 'ALL_OLD',
+            ...putCondition(putOptions),
+          }),
+        ),
+      );
+      return { ok: true, previous };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return CONDITION_FAILED;
+      throw toKvError(error, 'replace', table);
+    }
+  }
+
+  async function getMany(table: string, keys: readonly Key[]): Promise<Array<Item | undefined>> {
+    if (keys.length === 0) return [];
+    const identities = keys.map(stableKey);
+    const unique = new Map<string, Key>();
+    for (const [index, key] of keys.entries()) unique.set(identities[index] as string, key);
+    // The key attributes of the request name the key attributes of what comes back.
+    const keyShapes = new Map<string, string[]>();
+    for (const key of keys) {
+      const names = Object.keys(key).sort();
+      keyShapes.set(names.join('\u0000'), names);
+    }
+    const found = new Map<string, Item>();
+    const remember = (item: Item) => {
+      for (const names of keyShapes.values()) {
+        const identity = stableKey(pick(item, names));
+        if (unique.has(identity)) found.set(identity, item);
+      }
+    };
+
+    try {
+      await forEachLimit(
+        chunk([...unique.values()], BATCH_GET_LIMIT),
+        batchConcurrency,
+        async (batch) => {
+          let pending: Key[] = batch;
+          for (let attempt = 1; ; attempt++) {
+            const output = await retryOnConflict(maxConflictAttempts, () =>
+              doc.send(
+                new BatchGetCommand({
+                  RequestItems: { [table]: { Keys: pending, ConsistentRead: true } },
+                }),
+              ),
+            );
+            const items = output.Responses?.[table] ?? [];
+            for (const item of items) remember(item);
+            // A partial answer (16 MB cap, throttling) names the rest in UnprocessedKeys.
+            const rest = (output.UnprocessedKeys?.[table]?.Keys ?? []) as Key[];
+            if (rest.length === 0) return;
+            if (attempt >= maxBatchAttempts) {
+              throw new KvBatchIncompleteError(
+                `getMany on ${table}: ${rest.length} keys still unprocessed after ${attempt} requests`,
+                { operation: 'getMany', table, unprocessed: rest.length, attempts: attempt },
+              );
+            }
+            // No progress at all means throttling: back off. Progress means a size cap: go on.
+            if (items.length === 0) await backoff(attempt);
+            pending = rest;
+          }
+        },
+      );
+    } catch (error) {
+      throw toKvError(error, 'getMany', table);
+    }
+    return identities.map((identity) => found.get(identity));
+  }
+
+  type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+  /** Writes requests that each target a distinct item, 25 per BatchWriteItem, retrying the rest. */
+  async function writeBatches(
+    table: string,
+    requests: readonly WriteRequest[],
+    operation: string,
+  ): Promise<void> {
+    try {
+      await forEachLimit(chunk(requests, BATCH_WRITE_LIMIT), batchConcurrency, async (batch) => {
+        let pending: WriteRequest[] = batch;
+        for (let attempt = 1; ; attempt++) {
+          const output = await retryOnConflict(maxConflictAttempts, () =>
+            doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })),
+          );
+          const rest = output.UnprocessedItems?.[table] ?? [];
+          if (rest.length === 0) return;
+          if (attempt >= maxBatchAttempts) {
+            throw new KvBatchIncompleteError(
+              `${operation} on ${table}: ${rest.length} items still unprocessed after ${attempt} requests`,
+              { operation, table, unprocessed: rest.length, attempts: attempt },
+            );
+          }
+          // Unprocessed writes mean throttling: back off before sending the rest.
+          await backoff(attempt);
+          pending = rest;
+        }
+      });
+    } catch (error) {
+      throw toKvError(error, operation, table);
+    }
+  }
+
+  async function putMany(table: string, items: readonly Item[]): Promise<void> {
+    if (items.length === 0) return;
+    const names = await keyAttributes(table, 'putMany');
+    // One request may not name an item twice, and two requests in flight have no order: keep
+    // only the last item per key, as that many puts in sequence would leave.
+    const last = new Map<string, Item>();
+    for (const item of items) {
+      const key: Record<string, string | number> = {};
+      for (const name of names) {
+        const value = item[name];
+        if (typeof value !== 'string' && typeof value !== 'number') {
+          throw new KvValidationError(`putMany on ${table}: an item lacks key attribute ${name}`, {
+            operation: 'putMany',
+            table,
+          });
+        }
+        key[name] = value;
+      }
+      const identity = stableKey(key);
+      last.delete(identity);
+      last.set(identity, item);
+    }
+    await writeBatches(
+      table,
+      [...last.values()].map((item) => ({ PutRequest: { Item: item } })),
+      'putMany',
+    );
+  }
+
+  async function deleteMany(table: string, keys: readonly Key[]): Promise<void> {
+    if (keys.length === 0) return;
+    const unique = new Map(keys.map((key) => [stableKey(key), key]));
+    await writeBatches(
+      table,
+      [...unique.values()].map((key) => ({ DeleteRequest: { Key: key } })),
+      'deleteMany',
+    );
   }
 
   async function remove(table: string, key: Key): Promise<void> {
@@ -142,14 +309,14 @@ export function createDynamoKv(
     }
   }
 
-  function keyAttributes(table: string): Promise<string[]> {
+  function keyAttributes(table: string, operation = 'transactWrite'): Promise<string[]> {
     let schema = keySchemas.get(table);
     if (!schema) {
       schema = doc.send(new DescribeTableCommand({ TableName: table })).then(
         ({ Table }) => (Table?.KeySchema ?? []).flatMap(({ AttributeName: name }) => name ?? []),
         (error: unknown) => {
           keySchemas.delete(table);
-          throw toKvError(error, 'transactWrite', table);
+          throw toKvError(error, operation, table);
         },
       );
       keySchemas.set(table, schema);
@@ -256,7 +423,11 @@ export function createDynamoKv(
     transactions,
     get,
     put,
+    replace,
     delete: remove,
+    getMany,
+    putMany,
+    deleteMany,
     async transactWrite(ops) {
       if (ops.length === 0) return OK;
       // Refuse a malformed update before anything is written, in either mode.
@@ -372,6 +543,45 @@ async function retryOnConflict<T>(maxAttempts: number, send: () => Promise<T>): 
 function backoff(attempt: number): Promise<void> {
   const capMs = Math.min(500, 10 * 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
+}
+
+/** Runs `fn` over the values with at most `limit` in flight; the first failure stops new ones. */
+async function forEachLimit<T>(
+  values: readonly T[],
+  limit: number,
+  fn: (value: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < values.length) {
+      const value = values[next++] as T;
+      try {
+        await fn(value);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
+}
+
+function chunk<T>(values: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < values.length; start += size) {
+    chunks.push(values.slice(start, start + size));
+  }
+  return chunks;
+}
+
+function pick(item: Item, names: readonly string[]): Key {
+  const key: Record<string, string | number> = {};
+  for (const name of names) {
+    const value = item[name];
+    if (typeof value === 'string' || typeof value === 'number') key[name] = value;
+  }
+  return key;
 }
 
 function tablesOf(ops: readonly TransactOp[]): string {
