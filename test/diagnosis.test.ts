@@ -150,8 +150,9 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
           const evidence = (current?.diagnosis as typeof diagnosis | undefined)?.evidence ?? [];
           const probe = evidence.find(
             (e) =>
-              (e.values as { request?: { path?: string } } | undefined)?.request?.path ===
-              '/shop/returns/eligibility',
+              e.source === 'probe' &&
+              (e.values as { request?: { path?: string; body?: { sku?: string } } } | undefined)
+                ?.request?.body?.sku === 'SKU-1001',
           );
           return probe && evidence.some((e) => e.source === 'signal')
             ? { evidence, probe }

@@ -111,8 +111,9 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
       // Snapshots refuse older items by design; a reset deletes them so the seed's own
       // timestamps become the baseline the next push is diffed against.
       const skus = new Set([...existing.skus, ...known, ...seed.map((item) => item.sku)]);
-      await Promise.all(
-        [...skus].map((sku) => options.kv.delete(options.snapshotsTable, snapshotKey(sku))),
+      await options.kv.deleteMany(
+        options.snapshotsTable,
+        [...skus].map((sku) => snapshotKey(sku)),
       );
       known.clear();
       await snapshots.putSnapshots(seed);
