@@ -15,12 +15,13 @@
  * streams are deleted at the end. Exits 1 when Redis does not answer.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisStreamsBus } from '../functions/adapters/bus/redis-streams-bus.js';
 import { deadLetterStreamOf } from '../functions/ports/bus.js';
 import { runPoller } from '../functions/runtime/poller.js';
 import type { StreamBatchHandler } from '../functions/runtime/stream-batch.js';
 import type { StageSpec } from '../infra/topology.js';
+import { percentile, redisOrExit, round } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,30 +57,6 @@ const rawStream = `bench:bus-raw:${runId}`;
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across the process. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
-
-async function connectOrExit(): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  // The connection error (ECONNREFUSED, ...) says more than the rejection ('Connection is closed').
-  let cause: Error | undefined;
-  redis.on('error', (error: Error) => {
-    cause = error;
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
-  } catch (error) {
-    const message = (cause ?? (error as Error)).message;
-    console.error(`bench:bus: Redis is not answering at ${url}: ${message}`);
-    redis.disconnect();
-    process.exit(1);
-  }
-}
 
 /** `redis-benchmark -P n` for XADD: `total` XADDs sent in pipelines of `depth` commands. */
 async function rawXaddPerSecond(redis: Redis, total: number, depth: number): Promise<number> {
@@ -168,14 +145,7 @@ async function endToEnd(): Promise<E2eResult> {
   return { seconds: (lastAt - started) / 1000, latencies };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
-
-const redis = await connectOrExit();
+const redis = await redisOrExit(url, 'bench:bus');
 try {
   const e2e = await endToEnd();
   const rawPerSecond = await rawXaddPerSecond(redis, rawXadds, pipelineDepth);

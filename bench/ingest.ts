@@ -47,6 +47,7 @@ import { type LocalSystem, startLocalSystem } from '../infra/local/system.js';
 import { streams, topology } from '../infra/topology.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
 import { freePort } from '../test/support/runtime.js';
+import { percentile, redisOrExit, round } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,27 +88,6 @@ const log = (line: string) => {
 
 // ---------------------------------------------------------------------------------------------
 // Servers
-
-async function redisOrExit(): Promise<Redis> {
-  const redis = new Redis(redisUrl, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  let cause: Error | undefined;
-  redis.on('error', (error: Error) => {
-    cause = error;
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
-  } catch (error) {
-    redis.disconnect();
-    fail(`Redis is not answering at ${redisUrl}: ${(cause ?? (error as Error)).message}`);
-  }
-}
 
 async function postgresOrExit(): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2_000 });
@@ -626,19 +606,12 @@ async function deltaToSignal(
   return { samples_ms: samples, occurred_samples_ms: occurredSamples };
 }
 
-function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 const sortedCopy = (values: readonly number[]) => [...values].sort((a, b) => a - b);
 
 // ---------------------------------------------------------------------------------------------
 // Run
 
-const redis = await redisOrExit();
+const redis = await redisOrExit(redisUrl, 'bench:ingest');
 await postgresOrExit();
 const dynamo = await dynamoOrExit();
 dynamoPid = findDynamoPid(dynamo.endpoint);

@@ -16,18 +16,21 @@ import { parseConfig } from '../functions/runtime/config.js';
 import { createLogger } from '../functions/runtime/logger.js';
 import { startLocalSystem } from '../infra/local/system.js';
 import { freePort } from '../test/support/runtime.js';
+import { percentile, round } from './support.js';
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '50' } },
 });
 const runs = Number(args.runs);
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+/** The fraction-th percentile of samples, in ms with two decimals. */
+const p = (values: number[], fraction: number) =>
+  round(
+    percentile(
+      [...values].sort((a, b) => a - b),
+      fraction,
+    ),
+    2,
   );
-};
-const round = (ms: number) => Math.round(ms * 100) / 100;
 
 const config = parseConfig({
   PORT: String(await freePort()),
@@ -116,10 +119,10 @@ try {
     runs,
     fault_class: faultClass,
     lines_added: added,
-    rca_p50_ms: round(percentile(rcaMs, 50)),
-    rca_p95_ms: round(percentile(rcaMs, 95)),
-    patch_p50_ms: round(percentile(patchMs, 50)),
-    patch_p95_ms: round(percentile(patchMs, 95)),
+    rca_p50_ms: p(rcaMs, 0.5),
+    rca_p95_ms: p(rcaMs, 0.95),
+    patch_p50_ms: p(patchMs, 0.5),
+    patch_p95_ms: p(patchMs, 0.95),
   };
   if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {

@@ -75,6 +75,43 @@ const mapperReads = (facts: Facts) => facts.mapper?.readsFor(facts.field) ?? [];
 const readsStatedField = (facts: Facts) =>
   mapperReads(facts).some((path) => path === facts.field || path.startsWith(`${facts.field}.`));
 
+/**
+ * A field whose values reappear upstream under another path (the delta's `moved` changes) while
+ * the mapper still reads the old one; `accepts` tells a rename from a move by the new path.
+ */
+function relocationRule(
+  fault_class: 'renamed-field' | 'moved-field',
+  verb: string,
+  accepts: (newPath: string) => boolean,
+): Rule {
+  return {
+    fault_class,
+    match(facts) {
+      const move = movesOf(facts).find((m) => accepts(newPathOf(facts, m)));
+      if (!move || !readsStatedField(facts)) return undefined;
+      return {
+        sourcePath: newPathOf(facts, move),
+        oldSourcePath: facts.field,
+        evidence: [
+          ...missingEvidence(facts),
+          {
+            source: 'catalog.delta',
+            summary: `upstream ${verb} ${move.from} to ${move.to} for ${move.change.sku_count} SKU(s)`,
+            values: move.change,
+            weight: 0.45,
+          },
+          {
+            source: 'static-analysis',
+            summary: `${facts.mapper?.symbol} still reads item.${mapperReads(facts).join(', item.')}`,
+            values: { reads: mapperReads(facts) },
+            weight: 0.3,
+          },
+        ],
+      };
+    },
+  };
+}
+
 /** The rule set, most specific first; the first that matches with any evidence wins. */
 export const rules: readonly Rule[] = [
   {
@@ -93,61 +130,10 @@ export const rules: readonly Rule[] = [
       };
     },
   },
-  {
-    // The field's values arrive under another top-level name; the mapper still reads the old.
-    fault_class: 'renamed-field',
-    match(facts) {
-      const move = movesOf(facts).find((m) => !newPathOf(facts, m).includes('.'));
-      if (!move || !readsStatedField(facts)) return undefined;
-      const to = newPathOf(facts, move);
-      return {
-        sourcePath: to,
-        oldSourcePath: facts.field,
-        evidence: [
-          ...missingEvidence(facts),
-          {
-            source: 'catalog.delta',
-            summary: `upstream renamed ${move.from} to ${move.to} for ${move.change.sku_count} SKU(s)`,
-            values: move.change,
-            weight: 0.45,
-          },
-          {
-            source: 'static-analysis',
-            summary: `${facts.mapper?.symbol} still reads item.${mapperReads(facts).join(', item.')}`,
-            values: { reads: mapperReads(facts) },
-            weight: 0.3,
-          },
-        ],
-      };
-    },
-  },
-  {
-    // The values moved into (or out of) a nested object; the mapper reads the old path.
-    fault_class: 'moved-field',
-    match(facts) {
-      const move = movesOf(facts).find((m) => newPathOf(facts, m).includes('.'));
-      if (!move || !readsStatedField(facts)) return undefined;
-      return {
-        sourcePath: newPathOf(facts, move),
-        oldSourcePath: facts.field,
-        evidence: [
-          ...missingEvidence(facts),
-          {
-            source: 'catalog.delta',
-            summary: `upstream moved ${move.from} to ${move.to} for ${move.change.sku_count} SKU(s)`,
-            values: move.change,
-            weight: 0.45,
-          },
-          {
-            source: 'static-analysis',
-            summary: `${facts.mapper?.symbol} still reads item.${mapperReads(facts).join(', item.')}`,
-            values: { reads: mapperReads(facts) },
-            weight: 0.3,
-          },
-        ],
-      };
-    },
-  },
+  // The field's values arrive under another top-level name; the mapper still reads the old.
+  relocationRule('renamed-field', 'renamed', (path) => !path.includes('.')),
+  // The values moved into (or out of) a nested object; the mapper reads the old path.
+  relocationRule('moved-field', 'moved', (path) => path.includes('.')),
   {
     // The value arrives with another JSON type than the contract wants.
     fault_class: 'type-drift',
