@@ -76,6 +76,18 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         15_000,
       );
 
+    /** The diagnosis points at the mapper function of the active release, with a line range. */
+    const expectMapperLocation = (incident: IncidentSummary) => {
+      const { location } = incident.diagnosis as {
+        location: { file: string; symbol: string; start_line: number; end_line: number };
+      };
+      expect(location).toMatchObject({
+        file: 'functions/shop/catalog-sync.ts',
+        symbol: 'toProductRecord',
+      });
+      expect(location.end_line).toBeGreaterThan(location.start_line);
+    };
+
     const patchOf = (incident: IncidentSummary) =>
       incident.patch as { diff: string; added: number; removed: number };
     const addedLines = (diff: string) =>
@@ -189,6 +201,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       const incident = await settledIncident('title');
 
       expect(incident.fault_class).toBe('renamed-field');
+      expectMapperLocation(incident);
       const patch = patchOf(incident);
       expect(addedLines(patch.diff)).toEqual(['title: item.name ?? item.title,']);
       expect(removedLines(patch.diff)).toEqual(['title: item.title,']);
@@ -201,6 +214,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       const incident = await settledIncident('price');
 
       expect(incident.fault_class).toBe('moved-field');
+      expectMapperLocation(incident);
       expect(addedLines(patchOf(incident).diff)).toEqual([
         'price: item.pricing?.amount ?? item.price,',
       ]);
@@ -213,6 +227,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       const incident = await settledIncident('stock');
 
       expect(incident.fault_class).toBe('type-drift');
+      expectMapperLocation(incident);
       const added = addedLines(patchOf(incident).diff);
       expect(added).toContain("stock: toSafeInteger(item.stock, 'stock'),");
       expect(added.some((line) => line.startsWith('function toSafeInteger'))).toBe(true);
