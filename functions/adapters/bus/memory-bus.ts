@@ -14,6 +14,7 @@ import {
   bodyOfFields,
   compareEntryIds,
   deadLetterFields,
+  deadLetterOf,
   deadLetterOfFields,
   type EntryId,
   formatEntryId,
@@ -178,15 +179,7 @@ export class MemoryBus implements Bus {
 
   async deadLetter(group: string, message: BusMessage, reason: string): Promise<string> {
     this.#assertOpen();
-    const letter: DeadLetter = {
-      stream: message.stream,
-      group,
-      originalId: message.id,
-      body: message.body,
-      reason,
-      deliveries: message.deliveries,
-      failed_at: new Date(this.#now()).toISOString(),
-    };
+    const letter = deadLetterOf(group, message, reason, new Date(this.#now()));
     const dlq = deadLetterStreamOf(message.stream);
     // One synchronous step, like MULTI: no reader can observe the copy without the ack.
     const id = this.#append(dlq, deadLetterFields(letter), undefined);

@@ -14,6 +14,7 @@ import {
   BODY_FIELD,
   bodyOfFields,
   deadLetterFields,
+  deadLetterOf,
   deadLetterOfFields,
   parseEntryId,
 } from './stream-entry.js';
@@ -254,15 +255,7 @@ export class RedisStreamsBus implements Bus {
 
   async deadLetter(group: string, message: BusMessage, reason: string): Promise<string> {
     this.#assertOpen();
-    const letter: DeadLetter = {
-      stream: message.stream,
-      group,
-      originalId: message.id,
-      body: message.body,
-      reason,
-      deliveries: message.deliveries,
-      failed_at: new Date().toISOString(),
-    };
+    const letter = deadLetterOf(group, message, reason, new Date());
     const transaction = this.#commands.multi();
     transaction.call('XADD', [
       this.#key(deadLetterStreamOf(message.stream)),

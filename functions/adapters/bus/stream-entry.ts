@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../ports/bus.js';
+import type { BusMessage, DeadLetter } from '../../ports/bus.js';
 import { BusInvalidIdError } from './bus-errors.js';
 
 /**
@@ -52,6 +52,22 @@ export function bodyOfFields(fields: readonly string[]): string {
   }
   return JSON.stringify(object);
 }
+
+/** The dead letter of a message: the original body and deliveries, the group and the reason. */
+export const deadLetterOf = (
+  group: string,
+  message: BusMessage,
+  reason: string,
+  failedAt: Date,
+): DeadLetter => ({
+  stream: message.stream,
+  group,
+  originalId: message.id,
+  body: message.body,
+  reason,
+  deliveries: message.deliveries,
+  failed_at: failedAt.toISOString(),
+});
 
 /** The fields of a dead-letter entry, in a fixed order. */
 export function deadLetterFields(letter: DeadLetter): string[] {
