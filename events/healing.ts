@@ -80,6 +80,10 @@ export const GuardDecisionDataSchema = z.object({
   decision: z.enum(['approved', 'awaiting_approval', 'rejected']),
   reasons: z.array(z.string()),
   decided_by: z.string().min(1),
+  /** The proposal judged; present on approvals so verify needs nothing else to build it. */
+  proposal: PatchProposalDataSchema.optional(),
+  /** The diagnosed fields: the only ones a candidate may change in the differential run. */
+  fields: z.array(z.string().min(1)).optional(),
 });
 export const GuardDecisionEventSchema = envelopeOf('guard.decision', 1, GuardDecisionDataSchema);
 export type GuardDecisionEvent = z.infer<typeof GuardDecisionEventSchema>;
@@ -100,6 +104,10 @@ export const VerificationDataSchema = z.object({
   candidate_release_id: z.string().min(1),
   ok: z.boolean(),
   checks: z.array(VerificationCheckSchema),
+  /** The release the candidate was built on (the parent heal must find active). */
+  base_release_id: z.string().min(1).optional(),
+  /** Why verification could not run or finish (build error, sandbox crash, timeout). */
+  reason: z.string().optional(),
 });
 export const VerificationEventSchema = envelopeOf('verification', 1, VerificationDataSchema);
 export type VerificationEvent = z.infer<typeof VerificationEventSchema>;

@@ -6,6 +6,7 @@ import { returnPolicyNightlyPush } from '../shop/scenarios.js';
 import type { ShopService } from '../shop/shop-service.js';
 import { standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
 import { requireAdmin } from './admin-auth.js';
+import { createIncidentRoutes } from './incident-routes.js';
 
 const LimitSchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -34,8 +35,12 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
     return c.json({ signals: await ports.store.listSignals({ limit: query.data.limit }) });
   });
 
-  app.get('/incidents', async (c) => {
-    const query = LimitSchema.extend({ status: z.string().min(1).optional() }).safeParse(
+  app.route('/incidents', createIncidentRoutes(ports));
+
+  app.get('/audit/verify', async (c) => c.json(await ports.store.verifyAuditChain()));
+
+  app.get('/audit', async (c) => {
+    const query = LimitSchema.extend({ incident_id: z.string().min(1).optional() }).safeParse(
       c.req.query(),
     );
     if (!query.success) {
@@ -44,18 +49,12 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
         400,
       );
     }
-    const incidents = await ports.store.listIncidents({
-      limit: query.data.limit,
-      ...(query.data.status ? { status: query.data.status as never } : {}),
+    return c.json({
+      entries: await ports.store.listAudit({
+        limit: query.data.limit,
+        ...(query.data.incident_id ? { incident_id: query.data.incident_id } : {}),
+      }),
     });
-    return c.json({ incidents });
-  });
-
-  app.get('/incidents/:id', async (c) => {
-    const incident = await ports.store.getIncident(c.req.param('id'));
-    if (!incident)
-      return c.json({ error: 'not_found', message: `no incident ${c.req.param('id')}` }, 404);
-    return c.json(incident);
   });
 
   const { shop } = options;

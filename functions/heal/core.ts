@@ -1,11 +1,413 @@
-import type { StageCore } from '../runtime/stage-handler.js';
+import { performance } from 'node:perf_hooks';
+import { createEvent, type DataOf } from '../../events/index.js';
+import { streams } from '../../infra/topology.js';
+import { runProbes } from '../probe/run-probes.js';
+import type { Ports } from '../runtime/ports.js';
+import { requireTarget, targetBaseUrl } from '../runtime/require-target.js';
+import type { StageCore, StageResult } from '../runtime/stage-handler.js';
+import type { StoredProduct } from '../shop/product-store.js';
+import { recordsHash, scanRecords } from '../target/damage.js';
+import type { Release } from '../target/releases.js';
+import type { TargetRuntime } from '../target/target-runtime.js';
+import { loadCandidate } from '../verify/candidates.js';
+import {
+  claimHeal,
+  type HealState,
+  loadBackup,
+  saveBackup,
+  updateHealState,
+} from './heal-state.js';
+
+/** SKUs re-synced per batch (one records write per batch). */
+export const BACKFILL_BATCH = 100;
+/** Repaired SKUs probed live after a heal, besides those named by captured requests. */
+const REPROBE_SKUS = 5;
+
+type Outcome = DataOf<'heal.outcome'>;
+
+/** A release by id: known to the target, or a verified candidate kept in the key-value store. */
+export async function findRelease(
+  ports: Ports,
+  target: TargetRuntime,
+  id: string,
+): Promise<Release | undefined> {
+  const known = target.release(id);
+  if (known) return known;
+  const stored = await loadCandidate(ports, target.manifest.name, id);
+  if (stored) target.addRelease(stored);
+  return stored;
+}
+
+/** What one backfill pass did. */
+interface Backfill {
+  readonly repaired: number;
+  readonly failed: number;
+  readonly failures: string[];
+  readonly batches: number;
+}
 
 /**
- * Stage `heal`: activates a verified release and backfills. This release consumes and traces its input without acting on it; the
- * step is recorded as `skipped` so the timeline says so instead of pretending.
+ * Re-syncs `skus` from their catalog items through the active release, in batches, resuming
+ * after `state.backfilled` SKUs; a SKU the mapper cannot turn into a valid record is counted
+ * and left as it was (never replaced by another broken record).
  */
-export const healCore: StageCore<'verification'> = async (event) => ({
-  status: 'skipped',
-  outputs: [],
-  detail: { reason: 'stage not implemented in this release', type: event.type },
-});
+async function backfill(
+  ports: Ports,
+  target: TargetRuntime,
+  state: HealState,
+  incidentId: string,
+): Promise<Backfill> {
+  const mapper = target.deployer.active()?.mapper;
+  if (!mapper) throw new Error('no active release to backfill through');
+  let repaired = state.repaired;
+  let failed = state.failed;
+  const failures: string[] = [];
+  let batches = 0;
+  for (let start = state.backfilled; start < state.skus.length; start += BACKFILL_BATCH) {
+    const batch = state.skus.slice(start, start + BACKFILL_BATCH);
+    const items = await target.catalogItems(batch);
+    const writes: StoredProduct[] = [];
+    for (const sku of batch) {
+      const result = await target.manifest.resync(sku, {
+        snapshotOf: async (wanted) => items.get(wanted),
+        write: async (product) => {
+          writes.push(product);
+        },
+        mapper,
+        now: () => new Date(),
+      });
+      if (result.ok) repaired += 1;
+      else {
+        failed += 1;
+        if (failures.length < 5) failures.push(`${sku}: ${result.reason}`);
+      }
+    }
+    await target.records.put(writes);
+    batches += 1;
+    await updateHealState(ports, incidentId, {
+      backfilled: start + batch.length,
+      repaired,
+      failed,
+    });
+  }
+  return { repaired, failed, failures, batches };
+}
+
+/** SKUs a captured request names (`body.sku`), for the live re-probe. */
+function capturedSkus(diagnosis: unknown): string[] {
+  const signals =
+    (diagnosis as { signals?: Array<{ request?: { body?: unknown } }> } | null)?.signals ?? [];
+  const skus = signals
+    .map((signal) => (signal.request?.body as { sku?: unknown } | undefined)?.sku)
+    .filter((sku): sku is string => typeof sku === 'string');
+  return [...new Set(skus)];
+}
+
+/**
+ * Puts the target back as it was before the heal: the records it replaced (and deletes those
+ * it created) and the previous release, then proves it by content hashes.
+ */
+export async function restoreTarget(
+  ports: Ports,
+  target: TargetRuntime,
+  state: HealState,
+  incidentId: string,
+): Promise<{ ok: boolean; release_hash: string; records_hash: string; message?: string }> {
+  const backup = await loadBackup(ports, incidentId, state);
+  await target.records.restore(backup);
+  const previous = await findRelease(ports, target, state.previous_release_id);
+  if (!previous) {
+    return {
+      ok: false,
+      release_hash: target.deployer.active()?.release.hash ?? '',
+      records_hash: '',
+      message: `previous release ${state.previous_release_id} is gone`,
+    };
+  }
+  const activation = await target.deployer.activate(previous);
+  const after = await target.records.snapshot(state.skus);
+  const releaseHash = target.deployer.active()?.release.hash ?? '';
+  const recordsAfter = recordsHash(after.products);
+  const ok =
+    activation.ok &&
+    releaseHash === state.previous_release_hash &&
+    recordsAfter === state.records_hash_before;
+  return {
+    ok,
+    release_hash: releaseHash,
+    records_hash: recordsAfter,
+    ...(ok ? {} : { message: 'target differs from its state before the heal' }),
+  };
+}
+
+/**
+ * Stage `heal`: ships a verified release and repairs the data. Once per incident (a claim in the
+ * key-value store turns a second verified patch into a no-op), it saves the damaged records,
+ * activates the candidate through the deployer, backfills the damaged records through it in
+ * batches (resumable: progress is kept per batch), re-validates the repaired records and probes
+ * the target live. If any of that fails it rolls back the release and the records, and proves the
+ * target is byte-identical to before by content hashes.
+ */
+export const healCore: StageCore<'verification'> = async (event, ports, context) => {
+  const target = requireTarget(ports, 'heal');
+  const incidentId = event.incident_id;
+  if (!event.data.ok || !incidentId) {
+    return {
+      status: 'skipped',
+      outputs: [],
+      ...(incidentId ? { incident_id: incidentId } : {}),
+      detail: { reason: event.data.ok ? 'no incident' : 'verification failed' },
+    };
+  }
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = performance.now() - t0;
+    }
+  };
+
+  const candidate = await findRelease(ports, target, event.data.candidate_release_id);
+  const live = target.deployer.active()?.release;
+  const end = (status: Outcome['status'], outcome: Omit<Outcome, 'status'>, extra = {}) =>
+    conclude(ports, incidentId, status, outcome, context, { ...extra, timings });
+  if (!candidate || !live) {
+    return end('failed', {
+      release_id: event.data.candidate_release_id,
+      previous_release_id: live?.id ?? 'none',
+      backfill: { repaired: 0, failed: 0 },
+      reason: candidate ? 'the target runs no release' : 'candidate release not found',
+    });
+  }
+
+  const scan = await timed('scan', () => scanRecords(target));
+  const claim = await claimHeal(ports, incidentId, {
+    event_id: event.id,
+    release_id: candidate.id,
+    previous_release_id: live.id,
+    previous_release_hash: live.hash,
+    skus: scan.damaged,
+  });
+  if (claim.kind === 'taken') {
+    await ports.store.appendAudit({
+      actor: 'heal',
+      action: 'heal.duplicate',
+      incident_id: incidentId,
+      detail: { verification: event.id, claimed_by: claim.state.event_id },
+    });
+    return {
+      status: 'skipped',
+      outputs: [],
+      incident_id: incidentId,
+      detail: { reason: 'this incident is already being healed', claimed_by: claim.state.event_id },
+    };
+  }
+  let state = claim.state;
+  if (state.previous_release_id !== live.id && state.release_id !== live.id) {
+    return end('failed', {
+      release_id: candidate.id,
+      previous_release_id: live.id,
+      backfill: { repaired: 0, failed: 0 },
+      reason: `live release changed to ${live.id} since the heal began`,
+    });
+  }
+  if (event.data.base_release_id && event.data.base_release_id !== state.previous_release_id) {
+    return end('failed', {
+      release_id: candidate.id,
+      previous_release_id: live.id,
+      backfill: { repaired: 0, failed: 0 },
+      reason: `verified against ${event.data.base_release_id}, but ${live.id} is live`,
+    });
+  }
+  if (state.skus.length > ports.policy.max_backfill_skus && !claim.resumed) {
+    return end('failed', {
+      release_id: candidate.id,
+      previous_release_id: live.id,
+      backfill: { repaired: 0, failed: 0 },
+      reason: `backfill of ${state.skus.length} SKUs exceeds the policy's ${ports.policy.max_backfill_skus}`,
+    });
+  }
+
+  if (state.records_hash_before === undefined) {
+    state = await timed('backup', () => saveBackup(ports, target, incidentId, state));
+  }
+
+  const activation = await timed('activate', () => target.deployer.activate(candidate));
+  if (!activation.ok) {
+    return end('failed', {
+      release_id: candidate.id,
+      previous_release_id: state.previous_release_id,
+      backfill: { repaired: 0, failed: 0 },
+      reason: `activation refused: ${activation.reason}: ${activation.message}`,
+    });
+  }
+  await ports.store.appendAudit({
+    actor: 'heal',
+    action: 'release.activated',
+    incident_id: incidentId,
+    detail: {
+      release: candidate.id,
+      hash: candidate.hash,
+      previous: state.previous_release_id,
+      previous_hash: state.previous_release_hash,
+    },
+  });
+
+  let problem: string | undefined;
+  let filled: Backfill = { repaired: 0, failed: 0, failures: [], batches: 0 };
+  try {
+    filled = await timed('backfill', () => backfill(ports, target, state, incidentId));
+    await ports.store.appendAudit({
+      actor: 'heal',
+      action: 'backfill.completed',
+      incident_id: incidentId,
+      detail: {
+        skus: state.skus.length,
+        repaired: filled.repaired,
+        failed: filled.failed,
+        batches: filled.batches,
+      },
+    });
+    if (filled.failed > 0) {
+      problem = `backfill failed for ${filled.failed} SKUs (${filled.failures.join(', ')})`;
+    }
+    if (!problem) {
+      const after = await timed('revalidate', () => target.records.getMany(state.skus));
+      const invalid = after.filter(
+        (product) => !target.manifest.recordContract.safeParse(product.record).success,
+      );
+      if (invalid.length > 0 || after.length !== state.skus.length) {
+        problem = `${invalid.length + state.skus.length - after.length} repaired records still break the contract`;
+      }
+    }
+    if (!problem) {
+      const incident = await ports.store.getIncident(incidentId);
+      const skus = [
+        ...new Set([...capturedSkus(incident?.diagnosis), ...state.skus.slice(0, REPROBE_SKUS)]),
+      ];
+      const probed = await timed('reprobe', () =>
+        runProbes(target.manifest, skus, {
+          baseUrl: targetBaseUrl(ports),
+          timeoutMs: ports.config.PROBE_TIMEOUT_MS,
+          now: new Date(),
+        }),
+      );
+      const first = probed.findings[0];
+      if (first) {
+        problem = `live probe ${first.probe} for ${first.sku} failed: ${first.reason}`;
+      }
+    }
+  } catch (error) {
+    problem = `heal failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
+  if (problem) {
+    const restored = await timed('rollback', () => restoreTarget(ports, target, state, incidentId));
+    await ports.store.appendAudit({
+      actor: 'heal',
+      action: 'rollback.completed',
+      incident_id: incidentId,
+      detail: {
+        reason: problem,
+        release: state.previous_release_id,
+        byte_identical: restored.ok,
+        release_hash: restored.release_hash,
+        records_hash: restored.records_hash,
+      },
+    });
+    return end(
+      restored.ok ? 'rolled_back' : 'failed',
+      {
+        release_id: candidate.id,
+        previous_release_id: state.previous_release_id,
+        backfill: { repaired: 0, failed: filled.failed },
+        reason: restored.ok ? problem : `${problem}; rollback: ${restored.message}`,
+      },
+      { byte_identical: restored.ok },
+    );
+  }
+
+  await updateHealState(ports, incidentId, { phase: 'healed' });
+  await recordReleases(ports, target, candidate);
+  return end('healed', {
+    release_id: candidate.id,
+    previous_release_id: state.previous_release_id,
+    backfill: { repaired: filled.repaired, failed: filled.failed },
+    healed_at: new Date().toISOString(),
+  });
+};
+
+/** Records the activated release (and its parent, when the store has not seen it) as active. */
+async function recordReleases(ports: Ports, target: TargetRuntime, release: Release) {
+  const name = target.manifest.name;
+  const parent = release.parent_id ? target.release(release.parent_id) : undefined;
+  const now = new Date().toISOString();
+  if (parent) {
+    await ports.store.recordRelease({
+      id: parent.id,
+      target: name,
+      parent_id: parent.parent_id,
+      hash: parent.hash,
+      diff: parent.diff,
+      created_at: now,
+    });
+  }
+  await ports.store.recordRelease({
+    id: release.id,
+    target: name,
+    parent_id: release.parent_id,
+    hash: release.hash,
+    diff: release.diff,
+    created_at: now,
+  });
+  await ports.store.setActiveRelease(name, release.id);
+}
+
+/** Writes the outcome to the incident and the audit chain, and publishes it. */
+async function conclude(
+  ports: Ports,
+  incidentId: string,
+  status: Outcome['status'],
+  outcome: Omit<Outcome, 'status'>,
+  context: Parameters<StageCore<'verification'>>[2],
+  extra: Record<string, unknown>,
+): Promise<StageResult> {
+  const data: Outcome = { status, ...outcome };
+  const incident = await ports.store.getIncident(incidentId);
+  const onset = incident?.onset_at ? Date.parse(incident.onset_at) : undefined;
+  const healedAt = outcome.healed_at;
+  await ports.store.updateIncident(incidentId, {
+    status,
+    backfill: { ...outcome.backfill, ...(outcome.reason ? { reason: outcome.reason } : {}) },
+    ...(healedAt
+      ? {
+          healed_at: healedAt,
+          ...(onset !== undefined ? { ttr_ms: Math.max(0, Date.parse(healedAt) - onset) } : {}),
+        }
+      : {}),
+  });
+  await ports.store.appendAudit({
+    actor: 'heal',
+    action: `heal.${status}`,
+    incident_id: incidentId,
+    detail: {
+      release: outcome.release_id,
+      previous: outcome.previous_release_id,
+      backfill: outcome.backfill,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+    },
+  });
+  const event = createEvent('heal.outcome', data, {
+    source: 'heal',
+    id: context.idFor(0),
+    incidentId,
+  });
+  return {
+    status: status === 'healed' ? 'ok' : status,
+    outputs: [{ stream: streams.outcomes, event }],
+    incident_id: incidentId,
+    detail: { ...data, ...extra },
+  };
+}

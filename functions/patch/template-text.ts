@@ -98,12 +98,17 @@ export function renderPath(
 ): string {
   let text = root;
   segments.forEach((segment, index) => {
-    const chain = optional && index > 0 ? '?.' : '';
-    if (IDENTIFIER.test(segment)) text += chain ? `?.${segment}` : `.${segment}`;
-    else if (/^(0|[1-9]\d*)$/.test(segment)) text += `${chain}[${segment}]`;
-    else text += `${chain}[${quoteString(segment, style)}]`;
+    text += renderAccess(segment, optional && index > 0, style);
   });
   return text;
+}
+
+/** One access of a chain: `.a`, `?.a`, `[0]`, `?.['a-b']`. */
+export function renderAccess(segment: string, optional: boolean, style: FileStyle): string {
+  const chain = optional ? '?.' : '';
+  if (IDENTIFIER.test(segment)) return optional ? `?.${segment}` : `.${segment}`;
+  if (/^(0|[1-9]\d*)$/.test(segment)) return `${chain}[${segment}]`;
+  return `${chain}[${quoteString(segment, style)}]`;
 }
 
 /** Applies non-overlapping edits to `text`. */

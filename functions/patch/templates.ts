@@ -12,6 +12,10 @@ import {
   type ExpectedType,
   type HelperName,
   helperLines,
+  type MapperTypes,
+  type Narrowing,
+  type PathType,
+  readMapperTypes,
 } from './template-helpers.js';
 import {
   applyEdits,
@@ -24,8 +28,8 @@ import {
   nextLineStart,
   parsePath,
   quoteString,
+  renderAccess,
   renderKey,
-  renderPath,
   type TextEdit,
 } from './template-text.js';
 
@@ -36,6 +40,19 @@ import {
  * applier (lazy-edit form, never the whole file), the instruction sentence, and the merged file
  * the edit must produce, for cross-checking the applier. The templates know no field names: all
  * come from the diagnosis.
+ *
+ * Every edit must type-check against the target's real types, because the guard type-checks the
+ * patched file (strict, `noUncheckedIndexedAccess`) and refuses casts that switch checking off.
+ * The types come from the mapper itself, read with the compiler ({@link readMapperTypes}): the
+ * record field's type is the contextual type of the value the template writes (from the mapper's
+ * return type or `as Record` assertion), and a source path's type is read on the item
+ * parameter's type. Those are the types the guard checks the file against, whatever the target
+ * declares them with; the record contract's field order (`contractOrder`) carries no types.
+ * Where an upstream value is `unknown` (a field the item type does not declare, as extra keys of
+ * a `z.looseObject`), it is narrowed at run time by a small local helper (`pickString`,
+ * `pickNumber`, `pickBoolean`, `pickOneOf`, and `isRecord` for a nested path) that falls back to
+ * the field's old source, so old-shape items still map. Where no type is known (JavaScript,
+ * `any`, unresolved imports) the templates write plain reads, as they always did.
  */
 
 export type { ExpectedType } from './template-helpers.js';
@@ -71,6 +88,11 @@ export interface PlanPatchInput {
    * added property lands after the field that precedes it in the contract.
    */
   readonly contractOrder?: readonly string[];
+  /**
+   * The repository the mapper's imports resolve in, for reading its types; `process.cwd()` when
+   * not given.
+   */
+  readonly repoRoot?: string;
 }
 
 export type PlanPatchFailureReason =
@@ -116,6 +138,8 @@ interface TemplateContext {
   readonly style: FileStyle;
   /** The item parameter's name (`item`). */
   readonly item: string;
+  /** The mapper's types, read on first use. */
+  readonly types: MapperTypes;
 }
 
 type Planned =
@@ -134,7 +158,9 @@ const TEMPLATES: Partial<Record<FaultClass, Template>> = {
 
 /**
  * Plans the template edit for a diagnosed fault: the snippet for the applier, the instruction,
- * and the file the merge must produce. Refusals are values with a reason code.
+ * and the file the merge must produce. Refusals are values with a reason code. The edit
+ * type-checks under the mapper's own types (see the module comment); an edit that cannot is
+ * refused as `unsupported-shape`, for the LLM planner or a person.
  *
  * @example
  * ```ts
@@ -173,6 +199,11 @@ export function planPatch(input: PlanPatchInput): PlanPatchResult {
     text: input.source,
     style: detectStyle(mapper.sourceFile),
     item: mapper.itemParam.name.text,
+    types: readMapperTypes({
+      source: input.source,
+      fileName: input.fileName,
+      ...(input.repoRoot === undefined ? {} : { repoRoot: input.repoRoot }),
+    }),
   };
 
   const planned = template(context);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, type EventOf } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
 import { syncMarkerKey } from '../runtime/keys.js';
-import { requireTarget } from '../runtime/require-target.js';
+import { requireTarget, targetBaseUrl } from '../runtime/require-target.js';
 import { recordSignal } from '../runtime/signals.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { runProbes, signalsOf } from './run-probes.js';
@@ -32,8 +32,7 @@ export const probeCore: StageCore<'catalog.delta'> = async (event, ports, contex
   }
   const waitedMs = performance.now() - waitStarted;
 
-  const baseUrl =
-    ports.config.SELFHEAL_TARGET_URL ?? `http://${ports.config.HOST}:${ports.config.PORT}`;
+  const baseUrl = targetBaseUrl(ports);
   const { calls, findings } = await runProbes(target.manifest, skus, {
     baseUrl,
     timeoutMs: ports.config.PROBE_TIMEOUT_MS,

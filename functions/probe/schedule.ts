@@ -1,4 +1,5 @@
 import type { Ports } from '../runtime/ports.js';
+import { targetBaseUrl } from '../runtime/require-target.js';
 import { publishSignal } from '../runtime/signals.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
 import { runProbes, signalsOf } from './run-probes.js';
@@ -30,8 +31,7 @@ export function startScheduledProbe(
     });
     cursor = (cursor + sample.length) % skus.length;
     const { findings } = await runProbes(target.manifest, sample, {
-      baseUrl:
-        ports.config.SELFHEAL_TARGET_URL ?? `http://${ports.config.HOST}:${ports.config.PORT}`,
+      baseUrl: targetBaseUrl(ports),
       timeoutMs: ports.config.PROBE_TIMEOUT_MS,
       now: new Date(),
     });

@@ -63,6 +63,21 @@ export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
     `inc_${context.idFor(0).slice(0, 20)}`,
   );
 
+  if (!opened && incident.status === 'healed') {
+    await ports.store.appendAudit({
+      actor: 'rca',
+      action: 'signal.late',
+      incident_id: incident.id,
+      detail: { signal: signal.id, kind: signal.data.kind, healed_at: incident.healed_at },
+    });
+    return {
+      status: 'skipped',
+      outputs: [],
+      incident_id: incident.id,
+      detail: { reason: 'the fault was healed before this signal', signal: signal.id },
+    };
+  }
+
   if (!opened) {
     const previous = (incident.diagnosis ?? {}) as IncidentDiagnosis;
     const signals = [...(previous.signals ?? []), joinedOf(signal)];
@@ -99,6 +114,12 @@ export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
     };
   }
 
+  await ports.store.appendAudit({
+    actor: 'rca',
+    action: 'signal.accepted',
+    incident_id: incident.id,
+    detail: { signal: signal.id, kind: signal.data.kind, field: signal.data.field ?? null },
+  });
   const facts = await gatherFacts(ports, target, signalFactsOf(signal));
   const finding = diagnose(facts);
   const location = facts.mapper

@@ -24,6 +24,20 @@ export async function openOrJoin(
   const open = await ports.store.findOpenIncident(signature);
   if (open) return { incident: open, opened: false };
   const onset = signal.data.onset_at ?? signal.occurred_at;
+  // A signal about a fault that was already healed when it was observed (a probe that ran just
+  // before the fix went live) belongs to that incident: it must not open a new one.
+  const healed = await ports.store.listIncidents({
+    status: 'healed',
+    target: signal.data.target,
+    limit: 5,
+  });
+  const late = healed.find(
+    (incident) =>
+      incident.signature === signature &&
+      incident.healed_at !== null &&
+      Date.parse(onset) <= Date.parse(incident.healed_at),
+  );
+  if (late) return { incident: late, opened: false };
   try {
     const incident = await ports.store.createIncident({
       id: newId,

@@ -4,6 +4,7 @@ import { createDynamoClients } from '../adapters/kv/dynamodb-client.js';
 import { createDynamoKv } from '../adapters/kv/dynamodb-kv.js';
 import { ensureTables, tableNames } from '../adapters/kv/tables.js';
 import { createTraceStore } from '../adapters/store/create-trace-store.js';
+import { loadPolicy } from '../guard/policy.js';
 import type { Bus } from '../ports/bus.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
 import { backendsOf, type Config, parseConfig } from './config.js';
@@ -27,6 +28,10 @@ export async function buildPorts(
   options: BuildPortsOptions = {},
 ): Promise<Ports> {
   const backends = backendsOf(config);
+  // First, so a bad policy stops start-up with its own message before anything is opened.
+  const policy = loadPolicy(
+    config.SELFHEAL_POLICY_FILE ? { file: config.SELFHEAL_POLICY_FILE } : {},
+  );
   const closers: Array<() => Promise<void>> = [];
 
   const bus: Bus =
@@ -57,7 +62,7 @@ export async function buildPorts(
     const { kv, tables } = kvPorts;
     const idempotency = createIdempotency(kv, tables.idempotency);
 
-    const base = { config, backends, logger, bus, store, kv, idempotency, tables };
+    const base = { config, backends, logger, bus, store, kv, idempotency, tables, policy };
     const target = options.target ? await options.target(base) : undefined;
     return { ...base, target, close: () => closeAll(closers) };
   } catch (error) {

@@ -73,6 +73,19 @@ export const ConfigSchema = z.object({
   SELFHEAL_MAX_PUSH_BYTES: intIn(1_024, 512 * 1024 * 1024, 10 * 1024 * 1024),
   /** Base URL the probes call the target's API at; the local runtime itself when unset. */
   SELFHEAL_TARGET_URL: optionalUrl(['http:', 'https:']),
+  /**
+   * The healing policy (JSON, see `selfheal.policy.json`); when unset, `selfheal.policy.json` in
+   * the working directory if present, else the built-in default.
+   */
+  SELFHEAL_POLICY_FILE: z.string().min(1).optional(),
+  /** Where the local runtime keeps release bundles and sandbox runs. */
+  SELFHEAL_DATA_DIR: z.string().min(1).default('.data'),
+  /** A sandboxed verification running longer than this fails. */
+  SELFHEAL_VERIFY_TIMEOUT_MS: intIn(500, 600_000, 10_000),
+  /** Heap cap of the verification sandbox, in MiB. */
+  SELFHEAL_VERIFY_MAX_OLD_SPACE_MB: intIn(32, 8_192, 128),
+  /** SKUs the differential run compares between the live and the candidate release. */
+  SELFHEAL_VERIFY_SAMPLE: intIn(1, 100_000, 500),
   /** How often the scheduled probe samples the catalog. */
   PROBE_INTERVAL_MS: intIn(100, 86_400_000, 10_000),
   /** A probe call slower than this is a failure. */

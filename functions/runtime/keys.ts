@@ -14,3 +14,19 @@ export const recentDeltasKey = (): { pk: string } => ({ pk: 'deltas#recent' });
 
 /** How many recent pushes are remembered. */
 export const RECENT_DELTAS = 10;
+
+/** A patch proposal kept by the guard, so a person can approve it later. */
+export const proposalKey = (patchId: string): { pk: string } => ({ pk: `proposal#${patchId}` });
+
+/** A verified candidate release (its bundle and source), for heal and for rollbacks. */
+export const candidateReleaseKey = (target: string, releaseId: string): { pk: string } => ({
+  pk: `release#${target}#${releaseId}`,
+});
+
+/** The heal of an incident: claimed once, with its progress and what to restore. */
+export const healKey = (incidentId: string): { pk: string } => ({ pk: `heal#${incidentId}` });
+
+/** One chunk of the records a heal replaced, as they were before it. */
+export const healBackupKey = (incidentId: string, chunk: number): { pk: string } => ({
+  pk: `heal#${incidentId}#backup#${chunk}`,
+});

@@ -1,3 +1,4 @@
+import type { Policy } from '../guard/policy.js';
 import type { Bus } from '../ports/bus.js';
 import type { KeyValue } from '../ports/kv.js';
 import type { TraceStore } from '../ports/trace-store.js';
@@ -26,6 +27,8 @@ export interface Ports {
   readonly kv: KeyValue;
   readonly idempotency: Idempotency;
   readonly tables: Tables;
+  /** The healing policy, validated when the ports were built. */
+  readonly policy: Policy;
   /** The target being watched and healed, when this process runs one. */
   readonly target: TargetRuntime | undefined;
   /** Closes every connection and stops embedded servers. */

@@ -14,3 +14,7 @@ export const requireTarget = (ports: Ports, stage: string): TargetRuntime => {
   if (!ports.target) throw new NoTargetError(stage);
   return ports.target;
 };
+
+/** Where the target's API answers: `SELFHEAL_TARGET_URL`, or this process's own server. */
+export const targetBaseUrl = (ports: Pick<Ports, 'config'>): string =>
+  ports.config.SELFHEAL_TARGET_URL ?? `http://${ports.config.HOST}:${ports.config.PORT}`;

@@ -20,7 +20,14 @@ export interface Emission {
 
 /** What a core returns for one input event. */
 export interface StageResult {
-  readonly status: 'ok' | 'skipped' | 'escalated';
+  readonly status:
+    | 'ok'
+    | 'skipped'
+    | 'escalated'
+    | 'failed'
+    | 'rejected'
+    | 'awaiting_approval'
+    | 'rolled_back';
   readonly outputs: readonly Emission[];
   /** What the trace step records about this piece of work. */
   readonly detail: Record<string, unknown>;

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { RecordIssue } from './contract.js';
-import { findOrder } from './orders.js';
+import { findOrder, type Order } from './orders.js';
+import type { ProductStore } from './product-store.js';
 import { checkReturnEligibility, EligibilityRequestSchema, eligibilityAnswer } from './returns.js';
-import type { ShopService } from './shop-service.js';
 
 /** What the shop's API reports when a stored record breaks the contract. */
 export interface SchemaMismatchReport {
@@ -21,6 +21,18 @@ export interface ShopApiHooks {
   readonly now?: () => Date;
 }
 
+/**
+ * What the shop's API reads: its records, its orders and the id of the active release (for
+ * reports). A `ShopService` is one; the verification sandbox passes records held in memory.
+ */
+export interface ShopApiBackend {
+  readonly records: Pick<ProductStore, 'get' | 'list'>;
+  readonly orders: readonly Order[];
+  readonly deployer: {
+    active(): { readonly release: { readonly id: string } } | undefined;
+  };
+}
+
 const ListQuerySchema = z.object({
   category: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(50),
@@ -36,7 +48,7 @@ const badRequest = (field: string, message: string) => ({
  * The demo shop's HTTP API under `/shop`: product reads and the returns eligibility check,
  * which validates the stored record against the contract before it answers.
  */
-export function createShopApi(shop: ShopService, hooks: ShopApiHooks = {}): Hono {
+export function createShopApi(shop: ShopApiBackend, hooks: ShopApiHooks = {}): Hono {
   const app = new Hono();
   const now = hooks.now ?? (() => new Date());
 

@@ -2,8 +2,8 @@ import { defineTarget } from '../target/define-target.js';
 import { resyncThroughMapper } from '../target/resync.js';
 import { CatalogItemSchema } from './catalog.js';
 import { ProductRecordSchema } from './contract.js';
+import { SHOP_MAPPER_FILE } from './mapper-file.js';
 import { FLAGSHIP_ORDER_ID, ordersContaining, seedOrders } from './orders.js';
-import { SHOP_MAPPER_FILE } from './releases.js';
 import { EligibilityResponseSchema } from './returns.js';
 import { FLAGSHIP_SKU } from './seed.js';
 
@@ -18,6 +18,17 @@ export const shopTarget = defineTarget({
   name: 'demo-shop',
   sourceRoot: 'functions/shop',
   patchable: [SHOP_MAPPER_FILE],
+  // The thermometer, not the fever: what decides a record is broken must never be patched.
+  protectedFiles: [
+    'functions/shop/contract.ts',
+    'functions/shop/catalog.ts',
+    'functions/shop/returns.ts',
+    'functions/shop/manifest.ts',
+    'functions/validator/**',
+    'test/**',
+    '**/*.test.ts',
+  ],
+  sandbox: { file: 'functions/shop/sandbox.ts', export: 'shopSandbox' },
   mapper: { file: SHOP_MAPPER_FILE, export: 'toProductRecord' },
   recordContract: ProductRecordSchema,
   catalogItemContract: CatalogItemSchema,
@@ -47,12 +58,14 @@ export const shopTarget = defineTarget({
   smokeCases: [
     {
       name: 'reads the flagship product',
+      skus: [FLAGSHIP_SKU],
       request: { method: 'GET', path: `/shop/products/${FLAGSHIP_SKU}` },
       expect: { status: 200, contract: ProductRecordSchema },
     },
     {
       // Whatever the flagship item's policy is today, the check must answer within contract.
       name: 'answers the flagship eligibility check within contract',
+      skus: [FLAGSHIP_SKU],
       request: {
         method: 'POST',
         path: '/shop/returns/eligibility',
@@ -62,6 +75,7 @@ export const shopTarget = defineTarget({
     },
     {
       name: 'answers 404 for an unknown order',
+      skus: [FLAGSHIP_SKU],
       request: {
         method: 'POST',
         path: '/shop/returns/eligibility',

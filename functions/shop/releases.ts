@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { buildRelease, type Release } from '../target/releases.js';
+import { SHOP_MAPPER_FILE } from './mapper-file.js';
 
-/** The mapper file every shop release stands for (the manifest's `mapper.file`). */
-export const SHOP_MAPPER_FILE = 'functions/shop/catalog-sync.ts';
+export { SHOP_MAPPER_FILE };
 
 /**
  * Where each named release's source is kept, repository-relative.

@@ -7,7 +7,7 @@ import { shopTarget } from './manifest.js';
 import { type Order, seedOrders } from './orders.js';
 import type { ProductStore, StoredProduct } from './product-store.js';
 import { createKvProductStore } from './records-repo.js';
-import { buildShopRelease, type ShopReleaseId } from './releases.js';
+import { buildShopRelease, SHOP_REPO_ROOT, type ShopReleaseId } from './releases.js';
 import { seedCatalog } from './seed.js';
 
 export interface ShopServiceOptions {
@@ -89,7 +89,11 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     records,
     deployer,
     orders,
+    repoRoot: SHOP_REPO_ROOT,
     release: (id) => releases.get(id),
+    addRelease(release) {
+      if (!releases.has(release.id)) releases.set(release.id, release);
+    },
     sync,
     async catalogItems(skus) {
       const stored = await snapshots.getSnapshots(skus);

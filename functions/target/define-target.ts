@@ -39,6 +39,8 @@ export interface ResponseContractExpectation {
 /** A fixed request a candidate release must still answer correctly before it ships. */
 export interface SmokeCase {
   readonly name: string;
+  /** SKUs whose records the case reads: verification syncs them into its sandbox first. */
+  readonly skus?: readonly string[];
   readonly request: TargetRequest;
   readonly expect: ResponsePredicate | ResponseContractExpectation;
 }
@@ -79,6 +81,25 @@ export type ResyncResult =
       readonly issues: readonly z.core.$ZodIssue[];
     };
 
+/** A response as the sandboxed target answers it. */
+export interface TargetResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * What a target offers verification inside the sandbox: its contracts, probes and smoke cases,
+ * and its API answering from records held in memory (the records a candidate release mapped).
+ */
+export interface SandboxTarget {
+  readonly manifest: Pick<TargetManifest, 'name' | 'recordContract' | 'probes' | 'smokeCases'>;
+  /** Serves the target's API from `records` (by SKU), with the clock fixed at `now`. */
+  readonly serve: (options: {
+    readonly records: ReadonlyMap<string, unknown>;
+    readonly now: Date;
+  }) => (request: TargetRequest) => Promise<TargetResponse>;
+}
+
 /** Which deployer ships the target's releases. */
 export type TargetDeployer = 'local' | 'lambda';
 
@@ -89,6 +110,18 @@ export interface TargetManifest {
   readonly sourceRoot: string;
   /** Repository-relative globs (`*`, `**`, `?`) of the files a patch may change. */
   readonly patchable: readonly string[];
+  /**
+   * Repository-relative globs of files a patch must never change, even when `patchable` would
+   * allow it: the record contract, the validators, the tests. A fix that edits what decides a
+   * record is broken hides the fault instead of healing it.
+   */
+  readonly protectedFiles: readonly string[];
+  /**
+   * The module verification loads inside its sandbox (repository-relative file and export, a
+   * {@link SandboxTarget}): the target's API served from in-memory records. It is bundled alone,
+   * so it must not import the healing system, databases or the network.
+   */
+  readonly sandbox: { readonly file: string; readonly export: string };
   /** The sync mapper: the repository-relative file and the name of its export. */
   readonly mapper: { readonly file: string; readonly export: string };
   /** A stored record as the target's readers require it. */

@@ -24,8 +24,12 @@ export interface TargetRuntime {
   /** The records the target's sync wrote, read back as stored. */
   readonly records: ProductStore;
   readonly deployer: Deployer;
+  /** Absolute directory the manifest's repository-relative paths resolve from. */
+  readonly repoRoot: string;
   /** Releases known to the target, by id. */
   release(id: string): Release | undefined;
+  /** Makes a release built elsewhere (a verified candidate) known by its id. */
+  addRelease(release: Release): void;
   /** Maps items through the active release and writes the records. */
   sync(items: readonly unknown[], syncedAt: string): Promise<SyncResult>;
   /** The catalog items last pushed for SKUs (their snapshots), for backfill and replay. */

@@ -1,11 +1,244 @@
-import type { StageCore } from '../runtime/stage-handler.js';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createEvent, type DataOf, type EventOf } from '../../events/index.js';
+import { streams } from '../../infra/topology.js';
+import { loadProposal } from '../guard/proposals.js';
+import type { Ports } from '../runtime/ports.js';
+import { requireTarget } from '../runtime/require-target.js';
+import type { StageCore, StageResult } from '../runtime/stage-handler.js';
+import { evenSample, scanRecords } from '../target/damage.js';
+import type { TargetRequest } from '../target/define-target.js';
+import { buildRelease, type Release, ReleaseBuildError } from '../target/releases.js';
+import type { TargetRuntime } from '../target/target-runtime.js';
+import { saveCandidate } from './candidates.js';
+import { buildSandboxHarness, runSandbox } from './sandbox/run-sandbox.js';
+
+type Check = DataOf<'verification'>['checks'][number];
+
+/** What an incident keeps of the signals that joined it. */
+interface DiagnosisSnapshot {
+  readonly signals?: ReadonlyArray<{ readonly request?: TargetRequest }>;
+}
+
+/** Where sandbox harnesses and runs live for this process. */
+const sandboxDir = (ports: Ports) => path.resolve(ports.config.SELFHEAL_DATA_DIR, 'sandbox');
+
+/** The harness of a target, built once per process (later calls are memoised). */
+export const sandboxHarnessOf = (ports: Ports, target: TargetRuntime) =>
+  buildSandboxHarness({
+    repoRoot: target.repoRoot,
+    module: target.manifest.sandbox,
+    dir: sandboxDir(ports),
+  });
+
+/** The captured failing requests an incident holds, without repeats. */
+function capturedRequests(diagnosis: unknown): TargetRequest[] {
+  const seen = new Map<string, TargetRequest>();
+  for (const signal of (diagnosis as DiagnosisSnapshot | null)?.signals ?? []) {
+    if (signal.request) seen.set(JSON.stringify(signal.request), signal.request);
+  }
+  return [...seen.values()];
+}
+
+/** The id of a candidate: its base and the start of its content hash. */
+const candidateId = (base: Release, hash: string) => `${base.id}-${hash.slice(0, 8)}`;
 
 /**
- * Stage `verify`: verifies a candidate release in a sandbox. This release consumes and traces its input without acting on it; the
- * step is recorded as `skipped` so the timeline says so instead of pretending.
+ * Stage `verify`: builds the candidate release from the approved patch and proves it in a
+ * sandboxed child process (Node's permission model, no writes, no child processes, no network,
+ * a timeout and a heap cap): the captured failing requests and the probes for the damaged SKUs
+ * are replayed against records the candidate mapped from their catalog items, the smoke cases
+ * run, and a differential run over a sample of SKUs allows changes only in the diagnosed fields.
+ * The verdict is stored per check; only a verified candidate is passed on to heal.
  */
-export const verifyCore: StageCore<'guard.decision'> = async (event) => ({
-  status: 'skipped',
-  outputs: [],
-  detail: { reason: 'stage not implemented in this release', type: event.type },
-});
+export const verifyCore: StageCore<'guard.decision'> = async (event, ports, context) => {
+  const target = requireTarget(ports, 'verify');
+  const incidentId = event.incident_id;
+  if (event.data.decision !== 'approved') {
+    return {
+      status: 'skipped',
+      outputs: [],
+      ...(incidentId ? { incident_id: incidentId } : {}),
+      detail: { reason: `decision is ${event.data.decision}`, patch_id: event.data.patch_id },
+    };
+  }
+  const stored = event.data.proposal ? undefined : await loadProposal(ports, event.data.patch_id);
+  const proposal = event.data.proposal ?? stored?.proposal;
+  const incident = incidentId ? await ports.store.getIncident(incidentId) : undefined;
+  const fields = event.data.fields ?? stored?.fields ?? incident?.fields ?? [];
+
+  const fail = (reason: string, extra: Record<string, unknown> = {}) =>
+    finish(ports, {
+      incidentId,
+      patchId: event.data.patch_id,
+      candidate: undefined,
+      checks: [],
+      reason,
+      context,
+      extra,
+    });
+
+  if (!proposal) return fail(`no proposal ${event.data.patch_id} to verify`);
+  const base = target.release(proposal.base_release_id);
+  const live = target.deployer.active()?.release;
+  if (!base || !live) return fail(`base release ${proposal.base_release_id} is not available`);
+
+  const buildStarted = performance.now();
+  let candidate: Release;
+  try {
+    const built = await buildRelease({
+      id: 'candidate',
+      path: proposal.files[0] ?? target.manifest.mapper.file,
+      sourceText: proposal.merged,
+      parent: base,
+      repoRoot: target.repoRoot,
+    });
+    candidate = { ...built, id: candidateId(base, built.hash) };
+  } catch (error) {
+    const message =
+      error instanceof ReleaseBuildError ? error.errors.join('; ') : (error as Error).message;
+    return fail(`candidate does not build: ${message}`);
+  }
+  const buildMs = performance.now() - buildStarted;
+
+  const scan = await scanRecords(target);
+  const sample = evenSample(scan.skus, ports.config.SELFHEAL_VERIFY_SAMPLE);
+  const smokeSkus = target.manifest.smokeCases.flatMap((smoke) => smoke.skus ?? []);
+  const wanted = [...new Set([...scan.damaged, ...sample, ...smokeSkus])];
+  const catalog = await target.catalogItems(wanted);
+  const harness = await sandboxHarnessOf(ports, target);
+  const result = await runSandbox(
+    {
+      exportName: target.manifest.mapper.export,
+      candidate: { id: candidate.id, bundle: candidate.bundle },
+      live: { id: live.id, bundle: live.bundle },
+      items: [...catalog].map(([sku, item]) => ({ sku, item })),
+      affected: scan.damaged.filter((sku) => catalog.has(sku)),
+      sample: sample.filter((sku) => catalog.has(sku)),
+      captured: capturedRequests(incident?.diagnosis),
+      allowedFields: [...fields],
+      now: new Date().toISOString(),
+    },
+    {
+      harness,
+      dir: sandboxDir(ports),
+      timeoutMs: ports.config.SELFHEAL_VERIFY_TIMEOUT_MS,
+      maxOldSpaceMb: ports.config.SELFHEAL_VERIFY_MAX_OLD_SPACE_MB,
+    },
+  );
+  if (result.ok) {
+    await saveCandidate(ports, target.manifest.name, candidate);
+    target.addRelease(candidate);
+  }
+  return finish(ports, {
+    incidentId,
+    patchId: event.data.patch_id,
+    candidate,
+    checks: result.checks,
+    ...(result.error ? { reason: `sandbox ${result.error.reason}: ${result.error.message}` } : {}),
+    context,
+    extra: {
+      build_ms: buildMs,
+      sandbox_ms: result.duration_ms,
+      damaged: scan.damaged.length,
+      sample: sample.length,
+    },
+  });
+};
+
+interface Finish {
+  readonly incidentId: string | undefined;
+  readonly patchId: string;
+  readonly candidate: Release | undefined;
+  readonly checks: readonly Check[];
+  readonly reason?: string;
+  readonly context: Parameters<StageCore<'guard.decision'>>[2];
+  readonly extra: Record<string, unknown>;
+}
+
+/** Stores the verdict, moves the incident on and passes a verified candidate to heal. */
+async function finish(ports: Ports, f: Finish): Promise<StageResult> {
+  const ok = f.reason === undefined && f.checks.length > 0 && f.checks.every((c) => c.ok);
+  const reason = ok ? undefined : (f.reason ?? failedChecks(f.checks));
+  const verification: DataOf<'verification'> = {
+    patch_id: f.patchId,
+    candidate_release_id: f.candidate?.id ?? 'none',
+    ok,
+    checks: [...f.checks],
+    ...(f.candidate?.parent_id ? { base_release_id: f.candidate.parent_id } : {}),
+    ...(reason ? { reason } : {}),
+  };
+  if (f.incidentId) {
+    await ports.store.recordVerification({
+      id: `ver_${f.context.idFor(0).slice(0, 20)}`,
+      incident_id: f.incidentId,
+      patch_id: f.patchId,
+      release_id: f.candidate?.id ?? null,
+      passed: ok,
+      checks: f.checks.map((check) => ({
+        name: check.name,
+        passed: check.ok,
+        duration_ms: check.duration_ms,
+        detail: {
+          passed: check.passed,
+          failed: check.failed,
+          first_failures: check.first_failures,
+        },
+      })),
+      created_at: new Date().toISOString(),
+    });
+    await ports.store.updateIncident(f.incidentId, {
+      status: ok ? 'verified' : 'verification_failed',
+      verification,
+    });
+    await ports.store.appendAudit({
+      actor: 'verify',
+      action: ok ? 'verification.passed' : 'verification.failed',
+      incident_id: f.incidentId,
+      detail: {
+        patch_id: f.patchId,
+        candidate: f.candidate?.id ?? null,
+        hash: f.candidate?.hash ?? null,
+        checks: f.checks.map(({ name, ok: passed, passed: n, failed }) => ({
+          name,
+          ok: passed,
+          passed: n,
+          failed,
+        })),
+        ...(reason ? { reason } : {}),
+      },
+    });
+  }
+  const event: EventOf<'verification'> = createEvent('verification', verification, {
+    source: 'verify',
+    id: f.context.idFor(1),
+    ...(f.incidentId ? { incidentId: f.incidentId } : {}),
+  });
+  return {
+    status: ok ? 'ok' : 'failed',
+    outputs: ok ? [{ stream: streams.verified, event }] : [],
+    ...(f.incidentId ? { incident_id: f.incidentId } : {}),
+    detail: {
+      patch_id: f.patchId,
+      candidate: f.candidate?.id ?? null,
+      ok,
+      checks: f.checks.map(({ name, ok: passed, passed: n, failed, duration_ms }) => ({
+        name,
+        ok: passed,
+        passed: n,
+        failed,
+        duration_ms,
+      })),
+      ...(reason ? { reason } : {}),
+      ...f.extra,
+    },
+  };
+}
+
+const failedChecks = (checks: readonly Check[]) =>
+  checks.length === 0
+    ? 'no check ran'
+    : checks
+        .filter((check) => !check.ok)
+        .map((check) => `${check.name}: ${check.first_failures[0] ?? `${check.failed} failed`}`)
+        .join('; ');

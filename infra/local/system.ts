@@ -9,6 +9,7 @@ import type { Logger } from '../../functions/runtime/logger.js';
 import { type PollerStats, runPoller } from '../../functions/runtime/poller.js';
 import { type Ports, providePorts } from '../../functions/runtime/ports.js';
 import type { StreamBatchHandler } from '../../functions/runtime/stream-batch.js';
+import { warmHealingPath } from '../../functions/runtime/warm.js';
 import { createShopService, type ShopService } from '../../functions/shop/shop-service.js';
 import { topology } from '../topology.js';
 import { createApp } from './app.js';
@@ -41,6 +42,7 @@ export async function startLocalSystem(config: Config, logger: Logger): Promise<
   const theShop: ShopService = shop;
   providePorts(ports);
   logger.info({ backends: ports.backends }, 'ports ready');
+  const warming = warmHealingPath(ports, theShop);
 
   const abort = new AbortController();
   const consumer = `${hostname()}-${process.pid}`;
@@ -68,6 +70,7 @@ export async function startLocalSystem(config: Config, logger: Logger): Promise<
   const url = `http://${config.HOST}:${config.PORT}`;
   const app = createApp(ports, { webRoot: join(root, 'web/dist'), selfUrl: url, shop: theShop });
   const stopProbe = startScheduledProbe(ports, theShop, { intervalMs: config.PROBE_INTERVAL_MS });
+  await warming;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   await new Promise<void>((done, fail) => {
     server.once('listening', () => done());

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench:heal -- --json [--runs 30] [--embedded]`: the whole loop, end to end, on the
+ * return-policy fault. Each run resets the demo shop, injects `return-policy-sync` through the
+ * real signed webhook and waits, without touching anything else, for the incident to close.
+ * Every figure comes from the incident as the pipeline recorded it: `ttd_ms` (fault onset to
+ * first signal) and `ttr_ms` (onset to healed), and the measured duration of each stage's step.
+ * As a same-run cross-check the benchmark also times, on its own clock, from the inject request
+ * to seeing the incident healed.
+ *
+ * Runs against real Redis, Postgres and DynamoDB Local (started from the npm package);
+ * `--embedded` uses the embedded stores instead. The circuit breaker is raised for the run
+ * (a policy file in a temporary directory) since the benchmark heals on purpose many times an
+ * hour; every other policy rule is the default.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { Incident, IncidentSummary } from '../functions/ports/trace-store.js';
+import { parseConfig } from '../functions/runtime/config.js';
+import { createLogger } from '../functions/runtime/logger.js';
+import { type LocalSystem, startLocalSystem } from '../infra/local/system.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
+import { freePort } from '../test/support/runtime.js';
+import { percentile, redisOrExit, round } from './support.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '30' },
+    embedded: { type: 'boolean', default: false },
+  },
+});
+const runs = Number(args.runs);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error('bench:heal: --runs must be a positive integer');
+  process.exit(1);
+}
+const p = (values: readonly number[], fraction: number) =>
+  round(
+    percentile(
+      [...values].sort((a, b) => a - b),
+      fraction,
+    ),
+    1,
+  );
+
+const runId = `${Date.now().toString(36)}${process.pid}`;
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `bench_heal_${runId}`;
+const streamPrefix = `bench-heal-${runId}:`;
+const policyDir = mkdtempSync(path.join(tmpdir(), 'bench-heal-'));
+const policyFile = path.join(policyDir, 'policy.json');
+writeFileSync(policyFile, JSON.stringify({ heals_per_hour: 100_000 }));
+
+let dynamo: DynamoDbLocal | undefined;
+const env: Record<string, string> = {
+  PORT: String(await freePort()),
+  LOG_LEVEL: 'silent',
+  PROBE_INTERVAL_MS: '86400000',
+  SELFHEAL_POLICY_FILE: policyFile,
+};
+if (!args.embedded) {
+  const redis = await redisOrExit(redisUrl, 'bench:heal');
+  redis.disconnect();
+  const client = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+  } catch (error) {
+    console.error(
+      `bench:heal: Postgres is not answering at ${databaseUrl}: ${(error as Error).message}`,
+    );
+    process.exit(1);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  try {
+    dynamo = await startDynamoDbLocal();
+  } catch (error) {
+    console.error(`bench:heal: DynamoDB Local could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  Object.assign(env, {
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: schema,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    SELFHEAL_STREAM_PREFIX: streamPrefix,
+    SELFHEAL_TABLE_PREFIX: `bench-heal-${runId}`,
+  });
+}
+const config = parseConfig(env);
+const CLOSED = new Set(['healed', 'rolled_back', 'failed', 'escalated', 'rejected']);
+const WAITING = new Set(['awaiting_approval', 'verification_failed']);
+
+async function admin(system: LocalSystem, route: string): Promise<Response> {
+  return fetch(new URL(route, system.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${config.SELFHEAL_ADMIN_TOKEN}` },
+  });
+}
+
+/** Injects the fault and waits for the incident it opens to close (or to need a person). */
+async function oneRun(system: LocalSystem, known: Set<string>) {
+  const reset = await admin(system, '/api/scenarios/reset');
+  if (reset.status !== 200) throw new Error(`reset answered ${reset.status}`);
+  const started = performance.now();
+  const inject = await admin(system, '/api/scenarios/return-policy-sync/inject');
+  if (inject.status !== 202) throw new Error(`inject answered ${inject.status}`);
+  const deadline = Date.now() + 30_000;
+  let incident: IncidentSummary | undefined;
+  while (Date.now() < deadline) {
+    const incidents = await system.ports.store.listIncidents({ limit: 5 });
+    incident = incidents.find((i) => !known.has(i.id) && i.fields.includes('return_policy'));
+    if (incident && (CLOSED.has(incident.status) || WAITING.has(incident.status))) break;
+    await new Promise((done) => setTimeout(done, 10));
+  }
+  const wall = performance.now() - started;
+  if (!incident) throw new Error('no incident opened within 30 s');
+  known.add(incident.id);
+  const full = await system.ports.store.getIncident(incident.id);
+  return { incident: full ?? incident, wall };
+}
+
+let system: LocalSystem | undefined;
+let exitCode = 0;
+try {
+  system = await startLocalSystem(config, createLogger('silent'));
+  const known = new Set<string>();
+  const ttd: number[] = [];
+  const ttr: number[] = [];
+  const walls: number[] = [];
+  const stages = new Map<string, number[]>();
+  const outcomes: Record<string, number> = {};
+  for (let run = 0; run < runs; run++) {
+    const { incident, wall } = await oneRun(system, known);
+    outcomes[incident.status] = (outcomes[incident.status] ?? 0) + 1;
+    if (incident.ttd_ms !== null) ttd.push(incident.ttd_ms);
+    if (incident.status === 'healed' && incident.ttr_ms !== null) {
+      ttr.push(incident.ttr_ms);
+      walls.push(wall);
+    }
+    for (const step of (incident as Partial<Incident>).steps ?? []) {
+      stages.set(step.stage, [...(stages.get(step.stage) ?? []), step.duration_ms]);
+    }
+    if (!args.json) {
+      console.log(
+        `run ${run + 1}: ${incident.status} ttd=${incident.ttd_ms ?? '-'} ms ttr=${incident.ttr_ms ?? '-'} ms`,
+      );
+    }
+  }
+  const result = {
+    runs,
+    healed: outcomes.healed ?? 0,
+    outcomes,
+    stores: args.embedded ? 'embedded' : 'redis+postgres+dynamodb-local',
+    ttd_p50_ms: p(ttd, 0.5),
+    ttd_p95_ms: p(ttd, 0.95),
+    ttr_p50_ms: p(ttr, 0.5),
+    ttr_p95_ms: p(ttr, 0.95),
+    inject_to_healed_p50_ms: p(walls, 0.5),
+    stages: Object.fromEntries(
+      [...stages].map(([stage, durations]) => [stage, { p50_ms: p(durations, 0.5) }]),
+    ),
+    targets: { ttr_p50_ms: 500, ttr_p95_ms: 1000, ttd_p95_ms: 200 },
+  };
+  console.log(args.json ? JSON.stringify(result) : JSON.stringify(result, null, 2));
+  if (result.healed !== runs) exitCode = 1;
+} catch (error) {
+  console.error(`bench:heal: ${(error as Error).message}`);
+  exitCode = 1;
+} finally {
+  await system?.stop().catch(() => undefined);
+  if (!args.embedded) {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(redisUrl);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${streamPrefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await redis.quit();
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query(`drop schema if exists "${schema}" cascade`);
+    await client.end();
+    await dynamo?.stop();
+  }
+  rmSync(policyDir, { recursive: true, force: true });
+}
+process.exit(exitCode);

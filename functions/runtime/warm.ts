@@ -1,0 +1,19 @@
+import { sharedTypeChecker } from '../guard/typecheck.js';
+import type { TargetRuntime } from '../target/target-runtime.js';
+import { sandboxHarnessOf } from '../verify/core.js';
+import type { Ports } from './ports.js';
+
+/**
+ * Prepares the healing path before the first fault: the type checker parses the target's types
+ * once and the verification sandbox's harness is bundled, so the first heal runs as fast as the
+ * later ones.
+ */
+export async function warmHealingPath(ports: Ports, target: TargetRuntime): Promise<void> {
+  const active = target.deployer.active()?.release;
+  await Promise.all([
+    active
+      ? sharedTypeChecker(target.repoRoot).warm(target.manifest.mapper.file, active.source)
+      : undefined,
+    sandboxHarnessOf(ports, target),
+  ]);
+}

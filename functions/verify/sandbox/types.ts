@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+import type { VerificationCheckSchema } from '../../../events/healing.js';
+import type { TargetRequest } from '../../target/define-target.js';
+
+/**
+ * The types and file names both sides of the verification sandbox agree on: the parent
+ * (`run-sandbox.ts`) writes a run directory and reads one result line, the child
+ * (`harness.ts`) reads the directory and writes that line.
+ *
+ * This module is bundled into the child, so it must stay free of runtime imports.
+ */
+
+/** One verification check with its counts and first failures (`VerificationCheckSchema`). */
+export type VerificationCheck = z.infer<typeof VerificationCheckSchema>;
+
+/** The checks a sandbox run reports, in the order it runs them. */
+export const SANDBOX_CHECKS = ['replay', 'smoke', 'differential'] as const;
+
+/** Names of the files the parent writes into a run directory for the child. */
+export const SANDBOX_FILES = {
+  candidate: 'candidate.mjs',
+  live: 'live.mjs',
+  fixtures: 'fixtures.json',
+} as const;
+
+/** What a sandbox run verifies: a candidate release against the live one, on upstream data. */
+export interface SandboxInput {
+  /** The mapper export every release bundle provides (the manifest's `mapper.export`). */
+  readonly exportName: string;
+  /** The release under verification. */
+  readonly candidate: { readonly id: string; readonly bundle: string };
+  /** The release serving now, the baseline of the differential run. */
+  readonly live: { readonly id: string; readonly bundle: string };
+  /** Catalog items (the upstream data), mapped through the candidate to fill the served API. */
+  readonly items: ReadonlyArray<{ readonly sku: string; readonly item: unknown }>;
+  /** SKUs to replay: their records and probes must be healthy under the candidate. */
+  readonly affected: readonly string[];
+  /** SKUs of the differential run: mapped through live and candidate and compared. */
+  readonly sample: readonly string[];
+  /** Failing requests the sensors captured; each must be answered correctly now. */
+  readonly captured: readonly TargetRequest[];
+  /** Top-level record fields the diagnosis says may change; any other difference fails. */
+  readonly allowedFields: readonly string[];
+  /** ISO 8601: the fixed clock, used as `synced_at` and for the orders fixture. */
+  readonly now: string;
+}
+
+/** Why a sandbox run ended without a trustworthy report of its own. */
+export type SandboxErrorReason = 'timeout' | 'crashed' | 'memory' | 'denied' | 'bad-output';
+
+/** The verdict of one sandbox run. */
+export interface SandboxResult {
+  /** True only when the child reported and every check passed. */
+  readonly ok: boolean;
+  /** The checks the child reported; empty when it failed before reporting. */
+  readonly checks: VerificationCheck[];
+  /**
+   * Set when the child did not report (timeout, crash, out of memory, unreadable output), and
+   * when code under verification was refused a forbidden operation (`denied`), even if the
+   * child still reported its checks.
+   */
+  readonly error?: { readonly reason: SandboxErrorReason; readonly message: string };
+  /** Wall time of the whole run, parent side, files and cleanup included. */
+  readonly duration_ms: number;
+}
+
+/** The contents of `fixtures.json`: the input, minus the bundles (they are files of their own). */
+export interface SandboxFixtures {
+  readonly exportName: string;
+  readonly candidateId: string;
+  readonly liveId: string;
+  readonly items: SandboxInput['items'];
+  readonly affected: readonly string[];
+  readonly sample: readonly string[];
+  readonly captured: readonly TargetRequest[];
+  readonly allowedFields: readonly string[];
+  readonly now: string;
+}
+
+/**
+ * The one line the child writes to stdout. `nonce` is the token the parent sent on stdin before
+ * any candidate code ran: a line without it was not written by the harness and is ignored.
+ */
+export interface SandboxReport {
+  readonly nonce: string;
+  readonly ok: boolean;
+  readonly checks: VerificationCheck[];
+}
