@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { IncidentSummary } from '../functions/ports/trace-store.js';
 import { DEMO_ADMIN_TOKEN, DEMO_WEBHOOK_SECRET } from '../functions/runtime/config.js';
@@ -10,13 +11,17 @@ import { startTestSystem, type TestSystem } from './support/system.js';
 const redisUp = await requireService('redis');
 const postgresUp = await requireService('postgres');
 const dynamodbLocal = inject('dynamodbLocalEndpoint');
+/** Holds every patch for a person, so the pipeline stops at the guard. */
+const POLICY_FILE = fileURLToPath(new URL('./fixtures/policy-propose.json', import.meta.url));
 
 type Item = Record<string, unknown>;
 let counter = 0;
 
 /**
  * Each fault class is driven from a real catalog push (and, for dropped-field, a real release of
- * the target) through the real pipeline; nothing here builds a signal or a diagnosis by hand.
+ * the target) through the real pipeline; nothing here builds a signal or a diagnosis by hand. The
+ * policy holds every patch for a person, so a patch stops at the guard: held, not rejected, which
+ * proves the guard found it fit (it compiles, type-checks and stays within the policy).
  */
 describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
   'Diagnosis and fixes (real pipeline)',
@@ -60,21 +65,36 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       earlier = new Set((await system.ports.store.listIncidents({ limit: 500 })).map((i) => i.id));
     }
 
-    /** The incident about `field` once its patch step has ended (patched or escalated). */
+    /**
+     * The incident about `field` once the pipeline has stopped with it: its patch held for a
+     * person or rejected by the guard, or its patch step escalated.
+     */
     const settledIncident = (field: string) =>
       waitFor(
-        `an incident about ${field} past its patch step`,
+        `an incident about ${field} past its guard step`,
         async () => {
           const incidents = await system.ports.store.listIncidents({ limit: 50 });
           return incidents.find(
             (i: IncidentSummary) =>
               !earlier.has(i.id) &&
               i.fields.includes(field) &&
-              (i.status === 'patched' || i.status === 'escalated'),
+              ['awaiting_approval', 'rejected', 'escalated'].includes(i.status),
           );
         },
         15_000,
       );
+
+    /** The guard found the patch fit and holds it only because the policy says so. */
+    const expectHeldByPolicy = (incident: IncidentSummary) => {
+      const { guard } = incident.patch as { guard?: { decision: string; reasons: string[] } };
+      expect({ status: incident.status, guard }).toMatchObject({
+        status: 'awaiting_approval',
+        guard: {
+          decision: 'awaiting_approval',
+          reasons: expect.arrayContaining([expect.stringMatching(/^policy: /)]),
+        },
+      });
+    };
 
     /** The diagnosis points at the mapper function of the active release, with a line range. */
     const expectMapperLocation = (incident: IncidentSummary) => {
@@ -102,7 +122,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         .map((l) => l.slice(1).trim());
 
     beforeAll(async () => {
-      system = await startTestSystem(dynamodbLocal);
+      system = await startTestSystem(dynamodbLocal, { SELFHEAL_POLICY_FILE: POLICY_FILE });
     });
     afterAll(async () => {
       await system?.dispose();
@@ -139,11 +159,8 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
 
       const incident = await settledIncident('return_policy');
 
-      expect(incident).toMatchObject({
-        fault_class: 'dropped-field',
-        status: 'patched',
-        fields: ['return_policy'],
-      });
+      expect(incident).toMatchObject({ fault_class: 'dropped-field', fields: ['return_policy'] });
+      expectHeldByPolicy(incident);
       const diagnosis = incident.diagnosis as {
         confidence: number;
         location: { file: string; symbol: string; start_line: number; end_line: number };
@@ -202,8 +219,16 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
 
       expect(incident.fault_class).toBe('renamed-field');
       expectMapperLocation(incident);
+      expectHeldByPolicy(incident);
       const patch = patchOf(incident);
-      expect(addedLines(patch.diff)).toEqual(['title: item.name ?? item.title,']);
+      // `name` is an undeclared extra key (`unknown`): narrowed to a string at run time.
+      expect(addedLines(patch.diff).filter(Boolean)).toEqual([
+        '/** The feed value when it is a string, else the fallback (where the field was read before). */',
+        'function pickString<T>(value: unknown, fallback: T): string | T {',
+        "return typeof value === 'string' ? value : fallback;",
+        '}',
+        'title: pickString(item.name, item.title),',
+      ]);
       expect(removedLines(patch.diff)).toEqual(['title: item.title,']);
     });
 
@@ -215,9 +240,19 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
 
       expect(incident.fault_class).toBe('moved-field');
       expectMapperLocation(incident);
-      expect(addedLines(patchOf(incident).diff)).toEqual([
-        'price: item.pricing?.amount ?? item.price,',
+      expectHeldByPolicy(incident);
+      expect(addedLines(patchOf(incident).diff).filter(Boolean)).toEqual([
+        '/** The feed value when it is a finite number, else the fallback (where it was read before). */',
+        'function pickNumber<T>(value: unknown, fallback: T): number | T {',
+        "return typeof value === 'number' && Number.isFinite(value) ? value : fallback;",
+        '}',
+        '/** Whether a feed value is an object whose fields can be read. */',
+        'function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {',
+        "return typeof value === 'object' && value !== null;",
+        '}',
+        'price: pickNumber(isRecord(item.pricing) ? item.pricing.amount : undefined, item.price),',
       ]);
+      expect(removedLines(patchOf(incident).diff)).toEqual(['price: item.price,']);
     });
 
     it('diagnoses a number arriving as a string as type-drift and coerces it with a guard', async () => {
@@ -228,6 +263,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
 
       expect(incident.fault_class).toBe('type-drift');
       expectMapperLocation(incident);
+      expectHeldByPolicy(incident);
       const added = addedLines(patchOf(incident).diff);
       expect(added).toContain("stock: toSafeInteger(item.stock, 'stock'),");
       expect(added.some((line) => line.startsWith('function toSafeInteger'))).toBe(true);

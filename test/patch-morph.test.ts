@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { planPatch } from '../functions/patch/templates.js';
 import type { IncidentSummary } from '../functions/ports/trace-store.js';
@@ -14,6 +15,8 @@ const redisUp = await requireService('redis');
 const postgresUp = await requireService('postgres');
 const dynamodbLocal = inject('dynamodbLocalEndpoint');
 const MORPH_KEY = 'morph-test-key';
+/** Holds every patch for a person, so the pipeline stops at the guard. */
+const POLICY_FILE = fileURLToPath(new URL('./fixtures/policy-propose.json', import.meta.url));
 
 type Attempt = { applier: string; ok: boolean; reason?: string };
 
@@ -23,21 +26,38 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
     let system: TestSystem;
     let morph: ChatServer;
 
-    const patchedIncident = (field: string) =>
-      waitFor(
-        `a patched incident about ${field}`,
+    /**
+     * The incident about `field` once its patch has been judged, and held: the guard found it fit
+     * (it compiles, type-checks, stays within the policy) and the policy holds it for a person.
+     */
+    const heldIncident = async (field: string) => {
+      const incident = await waitFor(
+        `an incident about ${field} past its guard step`,
         async () =>
           (await system.ports.store.listIncidents({ limit: 20 })).find(
-            (i: IncidentSummary) => i.fields.includes(field) && i.status === 'patched',
+            (i: IncidentSummary) =>
+              i.fields.includes(field) &&
+              ['awaiting_approval', 'rejected', 'escalated'].includes(i.status),
           ),
         15_000,
       );
+      const { guard } = incident.patch as { guard?: { decision: string; reasons: string[] } };
+      expect({ status: incident.status, guard }).toMatchObject({
+        status: 'awaiting_approval',
+        guard: {
+          decision: 'awaiting_approval',
+          reasons: expect.arrayContaining([expect.stringMatching(/^policy: /)]),
+        },
+      });
+      return incident;
+    };
 
     beforeAll(async () => {
       morph = await startMorphServer({ apiKey: MORPH_KEY });
       system = await startTestSystem(dynamodbLocal, {
         MORPH_API_KEY: MORPH_KEY,
         MORPH_BASE_URL: morph.baseUrl,
+        SELFHEAL_POLICY_FILE: POLICY_FILE,
       });
     });
     afterAll(async () => {
@@ -70,7 +90,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         },
       );
       expect(injected.status).toBe(202);
-      const incident = await patchedIncident('return_policy');
+      const incident = await heldIncident('return_policy');
 
       const patch = incident.patch as { applier: string; attempts: Attempt[] };
       expect(patch.applier).toBe('morph');
@@ -108,7 +128,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       });
       expect(pushed.status).toBe(202);
 
-      const incident = await patchedIncident('title');
+      const incident = await heldIncident('title');
 
       const patch = incident.patch as { applier: string; attempts: Attempt[] };
       expect(patch.applier).toBe('local');

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diffLines } from 'diff';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LocalApplier } from '../functions/patch/appliers/local-applier.js';
 import {
   type PlanPatchInput,
   type PlanPatchResult,
@@ -35,7 +36,32 @@ const feedItem = {
 };
 const SYNCED_AT = '2025-02-01T00:00:00.000Z';
 
+/** A mapper with a literal-union field, checked as if it sat next to the shop's contract. */
+const POLICY_ROW_FILE = 'functions/shop/policy-row.ts';
+const POLICY_ROW = [
+  "import type { CatalogItem, ReturnPolicyType } from './catalog.js';",
+  '',
+  'export function toPolicyRow(',
+  '  item: CatalogItem,',
+  '  syncedAt: string,',
+  '): { sku: string; policy: ReturnPolicyType; synced_at: string } {',
+  '  return {',
+  '    sku: item.sku,',
+  '    policy: item.return_policy.type,',
+  '    synced_at: syncedAt,',
+  '  };',
+  '}',
+  '',
+].join('\n');
+
 type Planned = Extract<PlanPatchResult, { ok: true }>;
+
+function onR1(
+  fault_class: PlanPatchInput['fault_class'],
+  fields: PlanPatchInput['fields'],
+): PlanPatchInput {
+  return { fault_class, source: r1, fileName: R1_FILE, exportName: 'toProductRecord', fields };
+}
 
 function onR2(
   fault_class: PlanPatchInput['fault_class'],
@@ -185,14 +211,32 @@ describe('Stage: patch — dropped-field template', () => {
     expectLazySnippet(plan, source);
   });
 
-  it('reads a nested source path with optional chaining', () => {
-    const plan = planned(
-      onR2('dropped-field', { field: 'return_policy', sourcePath: 'policies.returns' }),
+  it('reads a nested source path as its types allow, and refuses a value of unknown type', () => {
+    const nested = { field: 'return_policy', sourcePath: 'policies.returns' };
+    const declared = r2.replace(
+      'item: CatalogItem,',
+      "item: CatalogItem & { policies: { returns: ProductRecord['return_policy'] } },",
     );
+    const untyped = r2.replace('item: CatalogItem,', 'item: any,');
 
-    expect(lineChanges(r2, plan.expected).added).toEqual([
-      '    return_policy: item.policies?.returns,',
-    ]);
+    expect(
+      lineChanges(
+        declared,
+        planned({ ...onR2('dropped-field', nested), source: declared }).expected,
+      ).added,
+    ).toEqual(['    return_policy: item.policies.returns,']);
+    // No type known: optional chaining, as the template always wrote it.
+    expect(
+      lineChanges(untyped, planned({ ...onR2('dropped-field', nested), source: untyped }).expected)
+        .added,
+    ).toEqual(['    return_policy: item.policies?.returns,']);
+    // `policies` is an undeclared extra key of the loose item (`unknown`): with no old source to
+    // fall back to, nothing turns it into a ReturnPolicy that type-checks.
+    expect(planPatch(onR2('dropped-field', nested))).toMatchObject({
+      ok: false,
+      reason: 'unsupported-shape',
+      message: expect.stringContaining('unknown'),
+    });
   });
 
   it('follows a literal without a trailing comma: the previous last line gains one', () => {
@@ -256,25 +300,77 @@ describe('Stage: patch — dropped-field template', () => {
 });
 
 describe('Stage: patch — renamed-field and moved-field templates', () => {
-  it('makes a renamed field read the new name with a fallback to the old one', () => {
+  it('makes a renamed field read the new name when it is a string, with a fallback to the old one', async () => {
     const plan = planned(onR2('renamed-field', { field: 'title', sourcePath: 'name' }));
 
+    // `name` is an extra key of the loose CatalogItem, so `unknown`: narrowed to the record's
+    // `string` by a helper declared after the imports.
     expect(lineChanges(r2, plan.expected)).toEqual({
+      added: [
+        '/** The feed value when it is a string, else the fallback (where the field was read before). */',
+        'function pickString<T>(value: unknown, fallback: T): string | T {',
+        "  return typeof value === 'string' ? value : fallback;",
+        '}',
+        '',
+        '    title: pickString(item.name, item.title),',
+      ],
+      removed: ['    title: item.title,'],
+    });
+    expect(plan.expected.indexOf('function pickString')).toBeGreaterThan(
+      plan.expected.indexOf("from './contract.js';"),
+    );
+    expect(plan.edit).toEqual({ file: R2_FILE, added: 6, removed: 1 });
+    expect(plan.instruction).toContain('pickString()');
+    expectLazySnippet(plan, r2);
+
+    const mapper = await loadMapper(plan.expected, R2_FILE, 'toProductRecord');
+    const { title, ...rest } = structuredClone(feedItem);
+    expect(mapper({ ...rest, name: title }, SYNCED_AT).title).toBe('Canvas tote');
+    expect(mapper(structuredClone(feedItem), SYNCED_AT).title).toBe('Canvas tote');
+    expect(mapper({ ...feedItem, name: 42 }, SYNCED_AT).title).toBe('Canvas tote');
+  });
+
+  it('keeps `new ?? old` where the new path is declared with the right type', () => {
+    const source = r2.replace('item: CatalogItem,', 'item: CatalogItem & { name?: string },');
+    const plan = planned({
+      ...onR2('renamed-field', { field: 'title', sourcePath: 'name' }),
+      source,
+    });
+
+    expect(lineChanges(source, plan.expected)).toEqual({
       added: ['    title: item.name ?? item.title,'],
       removed: ['    title: item.title,'],
     });
-    expect(plan.edit).toEqual({ file: R2_FILE, added: 1, removed: 1 });
-    expectLazySnippet(plan, r2);
+  });
+
+  it('declares a narrowing helper once per file', () => {
+    const title = planned(onR2('renamed-field', { field: 'title', sourcePath: 'name' }));
+    const sku = planned({
+      ...onR2('renamed-field', { field: 'sku', sourcePath: 'id' }),
+      source: title.expected,
+    });
+
+    expect(sku.expected.match(/function pickString/g)).toHaveLength(1);
+    expect(lineChanges(title.expected, sku.expected)).toEqual({
+      added: ['    sku: pickString(item.id, item.sku),'],
+      removed: ['    sku: item.sku,'],
+    });
   });
 
   it('rewrites only the read inside a computed value, with parentheses where needed', () => {
-    const record = planned({
+    const closed = fixture('const-record.ts');
+    // An item type that allows extra keys: `name` is `unknown`, narrowed to what `title` was.
+    const open = closed.replace(
+      'item: { sku: string; title: string }',
+      'item: { sku: string; title: string; [key: string]: unknown }',
+    );
+    const renameTitle = {
       fault_class: 'renamed-field',
-      source: fixture('const-record.ts'),
       fileName: 'const-record.ts',
       exportName: 'toRecord',
       fields: { field: 'title', sourcePath: 'name' },
-    });
+    } as const;
+    const record = planned({ ...renameTitle, source: open });
     const listing = planned({
       fault_class: 'renamed-field',
       source: fixture('nested-reads.ts'),
@@ -283,27 +379,56 @@ describe('Stage: patch — renamed-field and moved-field templates', () => {
       fields: { field: 'sku', sourcePath: 'id' },
     });
 
-    expect(lineChanges(fixture('const-record.ts'), record.expected).added).toEqual([
-      '    title: String(item.name ?? item.title),',
-    ]);
+    expect(lineChanges(open, record.expected).added).toContain(
+      '    title: String(pickString(item.name, item.title)),',
+    );
+    // `Feed` comes from an import that does not resolve: no type is known, the plain form stays.
     expect(lineChanges(fixture('nested-reads.ts'), listing.expected).added).toEqual([
       '    sku: (item.id ?? item.sku).trim(),',
     ]);
+    // A closed item type has no `name` to read.
+    expect(planPatch({ ...renameTitle, source: closed })).toMatchObject({
+      ok: false,
+      reason: 'unsupported-shape',
+      message: expect.stringContaining('has no name'),
+    });
   });
 
   it('makes a moved field read the new nested path, falling back to the old one', async () => {
     const plan = planned(onR2('moved-field', { field: 'price', sourcePath: 'pricing.amount' }));
+    const { added, removed } = lineChanges(r2, plan.expected);
 
-    expect(lineChanges(r2, plan.expected)).toEqual({
-      added: ['    price: item.pricing?.amount ?? item.price,'],
-      removed: ['    price: item.price,'],
-    });
+    expect(removed).toEqual(['    price: item.price,']);
+    expect(added.filter((line) => line.startsWith('    '))).toEqual([
+      '    price: pickNumber(isRecord(item.pricing) ? item.pricing.amount : undefined, item.price),',
+    ]);
+    expect(added).toContain('function pickNumber<T>(value: unknown, fallback: T): number | T {');
+    expect(added).toContain(
+      'function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {',
+    );
+    expect(plan.instruction).toContain('pickNumber() and isRecord()');
     expectLazySnippet(plan, r2);
 
     const mapper = await loadMapper(plan.expected, R2_FILE, 'toProductRecord');
     const { price: _moved, ...rest } = structuredClone(feedItem);
     expect(mapper({ ...rest, pricing: { amount: 9 } }, SYNCED_AT).price).toBe(9);
     expect(mapper(structuredClone(feedItem), SYNCED_AT).price).toBe(12.5);
+    expect(mapper({ ...feedItem, pricing: 'free' }, SYNCED_AT).price).toBe(12.5);
+    expect(mapper({ ...feedItem, pricing: { amount: '9' } }, SYNCED_AT).price).toBe(12.5);
+  });
+
+  it('narrows to a union of literals with pickOneOf', () => {
+    const plan = planned({
+      fault_class: 'renamed-field',
+      source: POLICY_ROW,
+      fileName: POLICY_ROW_FILE,
+      exportName: 'toPolicyRow',
+      fields: { field: 'policy', sourcePath: 'policy_type', oldSourcePath: 'return_policy.type' },
+    });
+
+    expect(lineChanges(POLICY_ROW, plan.expected).added).toContain(
+      "    policy: pickOneOf(item.policy_type, ['extended', 'final_sale', 'standard'], item.return_policy.type),",
+    );
   });
 
   it('refuses without a new path, for a field not written, and when it already reads the path', () => {
@@ -489,6 +614,166 @@ describe('Stage: patch — enum-drift template', () => {
     expect(lineChanges(r2, plan.expected).added).toContain(
       "    category: mapEnumValue(item.category, { sale: 'clearance' }),",
     );
+  });
+});
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** The options the guard type-checks a patched file with. */
+const CHECK_OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  types: [],
+  skipLibCheck: true,
+  noEmit: true,
+};
+
+/** Parsed files from disk (lib, zod, the shop's modules), shared by every program below. */
+const diskFiles = new Map<string, ts.SourceFile>();
+
+/**
+ * The diagnostics of `text` as the repository file `fileName`, under {@link CHECK_OPTIONS}: a
+ * program whose host serves `text` for that file and reads every other file from disk.
+ */
+function typeErrors(fileName: string, text: string): string[] {
+  const file = resolve(REPO_ROOT, fileName);
+  const isChecked = (name: string) => resolve(REPO_ROOT, name) === file;
+  const host = ts.createCompilerHost(CHECK_OPTIONS, true);
+  const fromDisk = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, languageVersion, onError) => {
+    if (isChecked(name)) return ts.createSourceFile(name, text, languageVersion, true);
+    let parsed = diskFiles.get(name);
+    if (parsed === undefined) {
+      parsed = fromDisk(name, languageVersion, onError);
+      if (parsed !== undefined) diskFiles.set(name, parsed);
+    }
+    return parsed;
+  };
+  host.readFile = (name) => (isChecked(name) ? text : ts.sys.readFile(name));
+  host.fileExists = (name) => isChecked(name) || ts.sys.fileExists(name);
+
+  const program = ts.createProgram([file], CHECK_OPTIONS, host);
+  const sourceFile = program.getSourceFile(file);
+  if (sourceFile === undefined) throw new Error(`${fileName} is not in the program`);
+  return [
+    ...program.getSyntacticDiagnostics(sourceFile),
+    ...program.getSemanticDiagnostics(sourceFile),
+  ].map((diagnostic) => {
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
+    if (diagnostic.start === undefined) return message;
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
+    return `${fileName}:${line + 1}:${character + 1}: ${message}`;
+  });
+}
+
+/** What the guard refuses in added lines: markers that switch a checker off. */
+const FLAGGED_MARKERS: readonly RegExp[] = [
+  /\bas\s+any\b/,
+  /\bas\s+unknown\s+as\b/,
+  /@ts-ignore\b/,
+  /@ts-expect-error\b/,
+  /@ts-nocheck\b/,
+  /biome-ignore/,
+  /eslint-disable/,
+];
+
+/** One plan per fault class with a template, on the shop's real mappers and types. */
+const TYPED_CASES: readonly (readonly [string, PlanPatchInput])[] = [
+  ['dropped-field', { ...onR2('dropped-field', { field: 'return_policy' }), contractOrder }],
+  ['renamed-field', onR1('renamed-field', { field: 'title', sourcePath: 'name' })],
+  [
+    'renamed-field (R2, `as ProductRecord`)',
+    onR2('renamed-field', { field: 'title', sourcePath: 'name' }),
+  ],
+  [
+    'renamed-field (to a literal union)',
+    {
+      fault_class: 'renamed-field',
+      source: POLICY_ROW,
+      fileName: POLICY_ROW_FILE,
+      exportName: 'toPolicyRow',
+      fields: { field: 'policy', sourcePath: 'policy_type', oldSourcePath: 'return_policy.type' },
+    },
+  ],
+  ['moved-field', onR1('moved-field', { field: 'price', sourcePath: 'pricing.amount' })],
+  ['moved-field (R2)', onR2('moved-field', { field: 'price', sourcePath: 'pricing.amount' })],
+  ['type-drift (integer)', onR1('type-drift', { field: 'stock', expectedType: 'integer' })],
+  ['type-drift (number)', onR2('type-drift', { field: 'price', expectedType: 'number' })],
+  ['type-drift (string)', onR1('type-drift', { field: 'title', expectedType: 'string' })],
+  [
+    'type-drift (from a moved path)',
+    onR1('type-drift', { field: 'price', expectedType: 'number', sourcePath: 'pricing.amount' }),
+  ],
+  [
+    'enum-drift (nested)',
+    onR1('enum-drift', {
+      field: 'return_policy.type',
+      enumMapping: { 'final-sale': 'final_sale' },
+    }),
+  ],
+  [
+    'enum-drift (top level)',
+    onR2('enum-drift', { field: 'category', enumMapping: { sale: 'clearance' } }),
+  ],
+];
+
+describe('Stage: patch — every template edit type-checks against the real types', () => {
+  it('covers every fault class with a template, on mappers that type-check before the edit', () => {
+    expect(new Set(TYPED_CASES.map(([, input]) => input.fault_class))).toEqual(
+      new Set(['dropped-field', 'renamed-field', 'moved-field', 'type-drift', 'enum-drift']),
+    );
+    for (const input of new Map(TYPED_CASES.map(([, i]) => [i.fileName, i])).values()) {
+      expect(typeErrors(input.fileName, input.source), input.fileName).toEqual([]);
+    }
+    // The check has teeth: the plain forms the templates used to write here do not type-check.
+    const unknownTitle = r1.replace('title: item.title,', 'title: item.name ?? item.title,');
+    const unknownPrice = r1.replace(
+      'price: item.price,',
+      'price: item.pricing?.amount ?? item.price,',
+    );
+    expect(typeErrors(R1_FILE, unknownTitle).join('\n')).toContain(
+      "is not assignable to type 'string'",
+    );
+    expect(typeErrors(R1_FILE, unknownPrice).join('\n')).toContain(
+      "Property 'amount' does not exist",
+    );
+  }, 30_000);
+
+  it.each(TYPED_CASES)(
+    '%s: no diagnostics, no flagged marker in an added line, merged as planned',
+    async (_, input) => {
+      const plan = planned(input);
+
+      expect(typeErrors(input.fileName, plan.expected)).toEqual([]);
+      const { added } = lineChanges(input.source, plan.expected);
+      expect(added.length).toBeGreaterThan(0);
+      for (const line of added) {
+        for (const marker of FLAGGED_MARKERS) expect(line, `${marker}`).not.toMatch(marker);
+      }
+      // The patch stage only proposes a merge equal to the planned file.
+      const merged = await new LocalApplier().apply({
+        instruction: plan.instruction,
+        original: input.source,
+        snippet: plan.snippet,
+        path: input.fileName,
+      });
+      expect(merged).toMatchObject({ ok: true, merged: plan.expected });
+    },
+    30_000,
+  );
+
+  it('refuses what it cannot write so that it type-checks, rather than guessing', () => {
+    // ProductRecord has no boolean field: a value coerced to a boolean fits none.
+    expect(
+      planPatch(onR1('type-drift', { field: 'stock', expectedType: 'boolean' })),
+    ).toMatchObject({ ok: false, reason: 'unsupported-shape' });
+    // A re-read object field: no helper narrows `unknown` to a ReturnPolicy.
+    expect(
+      planPatch(onR1('renamed-field', { field: 'return_policy', sourcePath: 'policy' })),
+    ).toMatchObject({ ok: false, reason: 'unsupported-shape' });
   });
 });
 

@@ -121,6 +121,7 @@ export const patchCore: StageCore<'diagnosis'> = async (
       fault_class: faultClass,
       source: active.source,
       fileName: file,
+      repoRoot: target.repoRoot,
       exportName,
       fields: {
         field,

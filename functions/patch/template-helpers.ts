@@ -206,9 +206,10 @@ export interface MapperTypes {
    * The type the value of `node` (an expression of the mapper file) must have: its contextual
    * type, which for a property of the returned literal is the record field's type from the
    * mapper's return type or assertion (`ProductRecord['title']`); else the node's own type, so a
-   * replacement keeps whatever the surrounding code relies on (`(item.sku).trim()`).
+   * replacement keeps whatever the surrounding code relies on (`(item.sku).trim()`). With
+   * `ownType: false`, only the contextual type: what a replacement of another type must fit.
    */
-  slotOf(node: ts.Expression): Slot;
+  slotOf(node: ts.Expression, options?: { readonly ownType?: boolean }): Slot;
   /** The type of `field` in the record type the returned literal is checked against. */
   fieldSlot(literal: ts.ObjectLiteralExpression, field: string): Slot;
   /** How `item.<segments>` reads on the type of the item parameter. */
@@ -300,7 +301,7 @@ export function readMapperTypes(input: MapperTypesInput): MapperTypes {
     return answers;
   };
   return {
-    slotOf: (node) => typed().slotOf(node),
+    slotOf: (node, options) => typed().slotOf(node, options),
     fieldSlot: (literal, field) => typed().fieldSlot(literal, field),
     readPath: (param, segments) => typed().readPath(param, segments),
     fits: (read, slot, withFallback) => typed().fits(read, slot, withFallback),
@@ -318,11 +319,12 @@ function typedAnswers(checker: ts.TypeChecker, sourceFile: ts.SourceFile): Mappe
     checker.isTypeAssignableTo(source, target);
 
   return {
-    slotOf(node) {
+    slotOf(node, options) {
       const own = twin(sourceFile, node);
       if (own === undefined || !ts.isExpression(own)) return { known: false };
       const contextual = known(checker.getContextualType(own));
-      return contextual.known ? contextual : known(checker.getTypeAtLocation(own));
+      if (contextual.known || options?.ownType === false) return contextual;
+      return known(checker.getTypeAtLocation(own));
     },
 
     fieldSlot(literal, field) {
@@ -381,6 +383,7 @@ function typedAnswers(checker: ts.TypeChecker, sourceFile: ts.SourceFile): Mappe
         if (member.isStringLiteral() || member.isNumberLiteral()) values.push(member.value);
         else return undefined;
       }
+      values.sort((a, b) => String(a).localeCompare(String(b)));
       return values.length > 0 ? { helper: 'pickOneOf', values } : undefined;
     },
 

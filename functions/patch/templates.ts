@@ -16,6 +16,7 @@ import {
   type Narrowing,
   type PathType,
   readMapperTypes,
+  type Slot,
 } from './template-helpers.js';
 import {
   applyEdits,
@@ -260,7 +261,11 @@ function hasMapping(mapping: PatchFields['enumMapping']): boolean {
   return mapping !== undefined && Object.keys(mapping).length > 0;
 }
 
-/** `field: item.<sourcePath ?? field>,` added to the returned literal where it belongs. */
+/**
+ * `field: item.<sourcePath ?? field>,` added to the returned literal where it belongs. The read
+ * must have the record field's type as it is: with no old source to fall back to, a value of
+ * another type (an undeclared upstream key is `unknown`) is refused rather than guessed at.
+ */
 function droppedField(context: TemplateContext): Planned {
   const { input, mapper, text, style } = context;
   const { field } = input.fields;
@@ -275,11 +280,25 @@ function droppedField(context: TemplateContext): Planned {
   const layout = checkLayout(context);
   if (layout !== undefined) return layout;
 
+  const source = readSource(context, segments);
+  if (!source.ok) return source;
+  const slot = context.types.fieldSlot(mapper.literal, field);
+  if (!context.types.fits(source.path, slot, false)) {
+    return unsupported(
+      `${source.text} is ${source.path.text}${source.path.maybeUndefined ? ' or undefined' : ''}, not the ${typeName(slot)} ${field} must be; with nothing to fall back to, no template narrows it`,
+    );
+  }
+
   const elements = mapper.literal.properties;
   const index = insertionIndex(context);
-  const value = renderPath(context.item, segments, segments.length > 1, style);
+  const value = source.text;
   const property = `${renderKey(field, style)}: ${value}`;
   const edits: TextEdit[] = [];
+  if (source.guarded) {
+    const declared = helperEdit(context, ['isRecord']);
+    if (!declared.ok) return declared;
+    edits.push(...declared.edits);
+  }
 
   const previous = elements[index - 1];
   if (previous !== undefined) {
@@ -408,8 +427,13 @@ function leadingCommentStart(context: TemplateContext, node: ts.Node): number {
 }
 
 /**
- * `renamed-field` / `moved-field`: every read of the old path in the property's value becomes
- * `item.<new> ?? item.<old>` (optional chaining on a nested new path), nothing else changes.
+ * `renamed-field` / `moved-field`: every read of the old path in the property's value becomes a
+ * read of the new path that falls back to the old one, nothing else changes. When the new path's
+ * type fits where the old value was used, that is `item.<new> ?? item.<old>` (optional chaining
+ * where the type says a link may be missing). An upstream key the item type does not declare is
+ * `unknown`, so it is narrowed at run time by a local helper chosen by the type the old value had
+ * to have (the record field's type): `pickString(item.name, item.title)`, and for a nested path
+ * `pickNumber(isRecord(item.pricing) ? item.pricing.amount : undefined, item.price)`.
  */
 function rereadField(context: TemplateContext, how: 'renamed' | 'moved'): Planned {
   const { input, style } = context;
@@ -450,24 +474,109 @@ function rereadField(context: TemplateContext, how: 'renamed' | 'moved'): Planne
       `${field} does not read ${context.item}.${oldPath} directly (${property.expression})`,
     );
   }
-  const newRead = renderPath(context.item, newSegments, newSegments.length > 1, style);
-  const edits = reads.map((read) => {
-    const replacement = `${newRead} ?? ${read.getText(context.sourceFile)}`;
-    return {
-      start: read.getStart(context.sourceFile),
-      end: read.getEnd(),
-      text: needsParentheses(read) ? `(${replacement})` : replacement,
-    };
-  });
+  const source = readSource(context, newSegments);
+  if (!source.ok) return source;
+
+  const helpers = new Set<HelperName>();
+  const narrowings: Narrowing[] = [];
+  const edits: TextEdit[] = [];
+  for (const read of reads) {
+    const old = read.getText(context.sourceFile);
+    const slot = context.types.slotOf(read);
+    let replacement: string;
+    if (context.types.fits(source.path, slot, true)) {
+      const either = `${source.guarded ? `(${source.text})` : source.text} ?? ${old}`;
+      replacement = needsParentheses(read) ? `(${either})` : either;
+    } else {
+      const narrowing = context.types.narrowing(slot);
+      if (narrowing === undefined) {
+        return unsupported(
+          `${source.text} is ${source.path.text}, and no helper narrows it to the ${typeName(slot)} ${field} must be`,
+        );
+      }
+      replacement = narrowed(narrowing, source.text, old, style);
+      helpers.add(narrowing.helper);
+      narrowings.push(narrowing);
+    }
+    if (source.guarded) helpers.add('isRecord');
+    edits.push({ start: read.getStart(context.sourceFile), end: read.getEnd(), text: replacement });
+  }
+  const declared = helperEdit(context, [...helpers]);
+  if (!declared.ok) return declared;
+
   const where = how === 'renamed' ? 'its new upstream name' : 'its new upstream location';
-  return {
-    ok: true,
-    edits,
-    instruction: `In ${context.mapper.analysis.name}, make ${field} read ${newRead} (${where}) and fall back to ${context.item}.${oldPath}; change nothing else.`,
-  };
+  const [narrowing] = narrowings;
+  const named = [...helpers].map((helper) => `${helper}()`).join(' and ');
+  const instruction =
+    narrowing === undefined
+      ? `In ${context.mapper.analysis.name}, make ${field} read ${source.text} (${where}) and fall back to ${context.item}.${oldPath}; change nothing else.`
+      : `In ${context.mapper.analysis.name}, make ${field} read ${context.item}.${sourcePath} (${where}) when it holds ${narrowingNoun(narrowing)} and fall back to ${context.item}.${oldPath}, with ${named}, local ${helpers.size === 1 ? 'helper' : 'helpers'} added after the imports; change nothing else.`;
+  return { ok: true, edits: [...declared.edits, ...edits], instruction };
 }
 
-/** `type-drift`: `field: toFiniteNumber(<value>, 'field')`, plus the helper after the imports. */
+type SourceRead =
+  | {
+      readonly ok: true;
+      readonly path: Extract<PathType, { ok: true }>;
+      /** The read as code: an access chain, or `isRecord(…) ? <chain> : undefined`. */
+      readonly text: string;
+      /** `text` is guarded by `isRecord`, a conditional expression. */
+      readonly guarded: boolean;
+    }
+  | Failure;
+
+/**
+ * The code reading `item.<segments>` so it type-checks: `?.` after a link the type says may be
+ * missing, and an `isRecord(<prefix>)` guard before reading into a value of type `unknown`.
+ * Without types it is the plain chain, optional after the first link.
+ */
+function readSource(context: TemplateContext, segments: readonly string[]): SourceRead {
+  const path = context.types.readPath(context.mapper.itemParam, segments);
+  if (!path.ok) {
+    return unsupported(
+      `${context.item}.${segments.join('.')} cannot be read: its type ${path.owner} has no ${path.segment} and allows no other fields`,
+    );
+  }
+  let chain = context.item;
+  const guards: string[] = [];
+  segments.forEach((segment, index) => {
+    const link = path.links[index];
+    if (link === 'guarded') guards.push(`isRecord(${chain})`);
+    const optional = link === 'optional' || (link === 'any' && index > 0);
+    chain += renderAccess(segment, optional, context.style);
+  });
+  if (guards.length === 0) return { ok: true, path, text: chain, guarded: false };
+  return { ok: true, path, text: `${guards.join(' && ')} ? ${chain} : undefined`, guarded: true };
+}
+
+/** `pickString(<value>, <fallback>)`, or `pickOneOf(<value>, ['a', 'b'], <fallback>)`. */
+function narrowed(narrowing: Narrowing, value: string, fallback: string, style: FileStyle): string {
+  if (narrowing.helper !== 'pickOneOf') return `${narrowing.helper}(${value}, ${fallback})`;
+  const allowed = narrowing.values.map((v) => (typeof v === 'string' ? quoteString(v, style) : v));
+  return `pickOneOf(${value}, [${allowed.join(', ')}], ${fallback})`;
+}
+
+function narrowingNoun(narrowing: Narrowing): string {
+  switch (narrowing.helper) {
+    case 'pickString':
+      return 'a string';
+    case 'pickNumber':
+      return 'a finite number';
+    case 'pickBoolean':
+      return 'a boolean';
+    case 'pickOneOf':
+      return `one of ${narrowing.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+}
+
+function typeName(slot: Slot): string {
+  return slot.known ? slot.text : 'value';
+}
+
+/**
+ * `type-drift`: `field: toFiniteNumber(<value>, 'field')`, plus the helper after the imports. The
+ * helpers take `unknown` and return the expected type, which must fit the record field's type.
+ */
 function typeDrift(context: TemplateContext): Planned {
   const { input, style } = context;
   const { field, expectedType, sourcePath } = input.fields;
@@ -493,13 +602,21 @@ function typeDrift(context: TemplateContext): Planned {
     return fail('no-change', `${field} is already coerced with ${helper}`);
   }
   let value = initializer.getText(context.sourceFile);
+  const helpers: HelperName[] = [helper];
   if (sourcePath !== undefined) {
     const segments = parsePath(sourcePath);
     if (segments === undefined) return invalidPath(sourcePath);
-    value = renderPath(context.item, segments, segments.length > 1, style);
+    const source = readSource(context, segments);
+    if (!source.ok) return source;
+    value = source.text;
+    if (source.guarded) helpers.push('isRecord');
+  }
+  const slot = context.types.slotOf(initializer, { ownType: false });
+  if (!context.types.accepts(slot, expectedType)) {
+    return unsupported(`${field} must be ${typeName(slot)}, which a ${expectedType} is not`);
   }
 
-  const declared = helperEdit(context, helper);
+  const declared = helperEdit(context, helpers);
   if (!declared.ok) return declared;
   return {
     ok: true,
@@ -538,7 +655,7 @@ function enumDrift(context: TemplateContext): Planned {
   const args = [initializer.getText(context.sourceFile), `{ ${pairs.join(', ')} }`];
   if (inner.length > 0) args.push(`[${inner.map((key) => quoteString(key, style)).join(', ')}]`);
 
-  const declared = helperEdit(context, 'mapEnumValue');
+  const declared = helperEdit(context, ['mapEnumValue']);
   if (!declared.ok) return declared;
   const described = mapping.map(([from, to]) => `${from} → ${to}`).join(', ');
   return {
@@ -665,24 +782,34 @@ function needsParentheses(node: ts.Expression): boolean {
 type HelperEdit = { readonly ok: true; readonly edits: readonly TextEdit[] } | Failure;
 
 /**
- * Declares a helper once per file: after the last import, or above the mapper when the file has
- * none. A helper of that name already declared the same way is reused; any other binding of the
- * name is a conflict the template will not resolve.
+ * Declares helpers once per file, in the order given: after the last import, or above the mapper
+ * when the file has none. A helper of that name already declared the same way is reused; any
+ * other binding of the name is a conflict the template will not resolve.
  */
-function helperEdit(context: TemplateContext, name: HelperName): HelperEdit {
+function helperEdit(context: TemplateContext, names: readonly HelperName[]): HelperEdit {
   const { sourceFile, text, style } = context;
-  const lines = helperLines(name, style);
   const normalized = (value: string): string => value.replace(/\s+/g, ' ').trim();
-  for (const statement of sourceFile.statements) {
-    if (ts.isFunctionDeclaration(statement) && statement.name?.text === name) {
-      const declared = text.slice(leadingCommentStart(context, statement), statement.getEnd());
-      if (normalized(declared) === normalized(lines.join('\n'))) return { ok: true, edits: [] };
-      return unsupported(`${sourceFile.fileName} already declares a different ${name}`);
+  const missing: string[] = [];
+  for (const name of names) {
+    const lines = helperLines(name, style);
+    let declared = false;
+    for (const statement of sourceFile.statements) {
+      if (ts.isFunctionDeclaration(statement) && statement.name?.text === name) {
+        const existing = text.slice(leadingCommentStart(context, statement), statement.getEnd());
+        if (normalized(existing) !== normalized(lines.join('\n'))) {
+          return unsupported(`${sourceFile.fileName} already declares a different ${name}`);
+        }
+        declared = true;
+        break;
+      }
+      if (declaresTopLevel(statement, name)) {
+        return unsupported(`${sourceFile.fileName} already binds the name ${name}`);
+      }
     }
-    if (declaresTopLevel(statement, name)) {
-      return unsupported(`${sourceFile.fileName} already binds the name ${name}`);
-    }
+    if (!declared) missing.push(lines.join(style.eol));
   }
+  if (missing.length === 0) return { ok: true, edits: [] };
+  const block = missing.join(style.eol + style.eol);
 
   const imports = sourceFile.statements.filter(
     (statement) => ts.isImportDeclaration(statement) || ts.isImportEqualsDeclaration(statement),
@@ -695,14 +822,14 @@ function helperEdit(context: TemplateContext, name: HelperName): HelperEdit {
       : text[end - 1] === '\n'
         ? end - 1
         : end;
-    const insertion = [style.eol, style.eol, lines.join(style.eol)].join('');
+    const insertion = [style.eol, style.eol, block].join('');
     return { ok: true, edits: [{ start: lineEnd, end: lineEnd, text: insertion }] };
   }
   const statement = topLevelStatement(context.mapper.declaration);
   const at = lineStart(text, leadingCommentStart(context, statement));
   return {
     ok: true,
-    edits: [{ start: at, end: at, text: lines.join(style.eol) + style.eol + style.eol }],
+    edits: [{ start: at, end: at, text: block + style.eol + style.eol }],
   };
 }
 
