@@ -146,6 +146,13 @@ try {
       stages.set(step.stage, [...(stages.get(step.stage) ?? []), step.duration_ms]);
     }
     if (!args.json) {
+      for (const step of (incident as Partial<Incident>).steps ?? []) {
+        const d = step.detail as Record<string, unknown>;
+        if (step.stage === 'verify' || step.stage === 'heal') {
+          const { timings, build_ms, sandbox_ms, scan_ms, items_ms } = d;
+          console.log(`  ${step.stage} ${step.duration_ms.toFixed(0)} ms`, JSON.stringify({ timings, build_ms, sandbox_ms, scan_ms, items_ms }));
+        }
+      }
       console.log(
         `run ${run + 1}: ${incident.status} ttd=${incident.ttd_ms ?? '-'} ms ttr=${incident.ttr_ms ?? '-'} ms`,
       );

@@ -106,6 +106,8 @@ export const VerificationDataSchema = z.object({
   checks: z.array(VerificationCheckSchema),
   /** The release the candidate was built on (the parent heal must find active). */
   base_release_id: z.string().min(1).optional(),
+  /** The SKUs whose records broke the contract when verification ran (what heal repairs). */
+  affected_skus: z.array(z.string()).optional(),
   /** Why verification could not run or finish (build error, sandbox crash, timeout). */
   reason: z.string().optional(),
 });

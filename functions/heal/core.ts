@@ -38,35 +38,34 @@ export async function findRelease(
   return stored;
 }
 
-/** What one backfill pass did. */
+/** What a backfill pass did: the state it left and the first failures. */
 interface Backfill {
-  readonly repaired: number;
-  readonly failed: number;
+  readonly state: HealState;
   readonly failures: string[];
   readonly batches: number;
 }
 
 /**
- * Re-syncs `skus` from their catalog items through the active release, in batches, resuming
- * after `state.backfilled` SKUs; a SKU the mapper cannot turn into a valid record is counted
- * and left as it was (never replaced by another broken record).
+ * Re-syncs `state.skus` from their catalog items through the active release, in batches,
+ * resuming after `state.backfilled` SKUs; a SKU the mapper cannot turn into a valid record is
+ * counted and left as it was (never replaced by another broken record).
  */
 async function backfill(
   ports: Ports,
   target: TargetRuntime,
-  state: HealState,
+  initial: HealState,
   incidentId: string,
 ): Promise<Backfill> {
   const mapper = target.deployer.active()?.mapper;
   if (!mapper) throw new Error('no active release to backfill through');
-  let repaired = state.repaired;
-  let failed = state.failed;
+  let state = initial;
   const failures: string[] = [];
   let batches = 0;
   for (let start = state.backfilled; start < state.skus.length; start += BACKFILL_BATCH) {
     const batch = state.skus.slice(start, start + BACKFILL_BATCH);
     const items = await target.catalogItems(batch);
     const writes: StoredProduct[] = [];
+    let { repaired, failed } = state;
     for (const sku of batch) {
       const result = await target.manifest.resync(sku, {
         snapshotOf: async (wanted) => items.get(wanted),
@@ -84,13 +83,13 @@ async function backfill(
     }
     await target.records.put(writes);
     batches += 1;
-    await updateHealState(ports, incidentId, {
+    state = await updateHealState(ports, incidentId, {
       backfilled: start + batch.length,
       repaired,
       failed,
     });
   }
-  return { repaired, failed, failures, batches };
+  return { state, failures, batches };
 }
 
 /** SKUs a captured request names (`body.sku`), for the live re-probe. */
@@ -182,13 +181,15 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     });
   }
 
-  const scan = await timed('scan', () => scanRecords(target));
+  // The damaged SKUs verification found; a second scan after activation adds any written since.
+  const damaged =
+    event.data.affected_skus ?? (await timed('scan', () => scanRecords(target))).damaged;
   const claim = await claimHeal(ports, incidentId, {
     event_id: event.id,
     release_id: candidate.id,
     previous_release_id: live.id,
     previous_release_hash: live.hash,
-    skus: scan.damaged,
+    skus: damaged,
   });
   if (claim.kind === 'taken') {
     await ports.store.appendAudit({
@@ -256,22 +257,46 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
   });
 
   let problem: string | undefined;
-  let filled: Backfill = { repaired: 0, failed: 0, failures: [], batches: 0 };
+  let filled: Backfill = { state, failures: [], batches: 0 };
   try {
-    filled = await timed('backfill', () => backfill(ports, target, state, incidentId));
+    // Records the old release wrote after verification's scan are damaged too: a scan now, beside
+    // the backfill, finds them, and they are saved and backfilled after.
+    const [first, rescan] = await Promise.all([
+      timed('backfill', () => backfill(ports, target, state, incidentId)),
+      timed('rescan', () => scanRecords(target)),
+    ]);
+    filled = first;
+    const known = new Set(first.state.skus);
+    const more = rescan.damaged.filter((sku) => !known.has(sku));
+    if (first.state.skus.length + more.length > ports.policy.max_backfill_skus) {
+      throw new Error(
+        `${more.length} more damaged SKUs found after activation exceed the policy's ${ports.policy.max_backfill_skus}`,
+      );
+    }
+    if (more.length > 0) {
+      state = await saveBackup(ports, target, incidentId, first.state, more);
+      const second = await backfill(ports, target, state, incidentId);
+      filled = {
+        state: second.state,
+        failures: [...first.failures, ...second.failures],
+        batches: first.batches + second.batches,
+      };
+    }
+    state = filled.state;
     await ports.store.appendAudit({
       actor: 'heal',
       action: 'backfill.completed',
       incident_id: incidentId,
       detail: {
         skus: state.skus.length,
-        repaired: filled.repaired,
-        failed: filled.failed,
+        repaired: state.repaired,
+        failed: state.failed,
         batches: filled.batches,
+        found_after_activation: more.length,
       },
     });
-    if (filled.failed > 0) {
-      problem = `backfill failed for ${filled.failed} SKUs (${filled.failures.join(', ')})`;
+    if (state.failed > 0) {
+      problem = `backfill failed for ${state.failed} SKUs (${filled.failures.join(', ')})`;
     }
     if (!problem) {
       const after = await timed('revalidate', () => target.records.getMany(state.skus));
@@ -322,7 +347,7 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       {
         release_id: candidate.id,
         previous_release_id: state.previous_release_id,
-        backfill: { repaired: 0, failed: filled.failed },
+        backfill: { repaired: 0, failed: filled.state.failed },
         reason: restored.ok ? problem : `${problem}; rollback: ${restored.message}`,
       },
       { byte_identical: restored.ok },
@@ -334,7 +359,7 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
   return end('healed', {
     release_id: candidate.id,
     previous_release_id: state.previous_release_id,
-    backfill: { repaired: filled.repaired, failed: filled.failed },
+    backfill: { repaired: state.repaired, failed: state.failed },
     healed_at: new Date().toISOString(),
   });
 };

@@ -83,14 +83,23 @@ export async function updateHealState(
   return next;
 }
 
-/** Saves the records the heal is about to replace, in chunks, and their content hash. */
+/**
+ * Saves the records the heal is about to replace, in chunks, with the content hash of everything
+ * saved so far. The first call saves `state.skus`; a later call adds SKUs found damaged after
+ * activation (written by the old release while the heal began), so they are restored too.
+ */
 export async function saveBackup(
   ports: Pick<Ports, 'kv' | 'tables'>,
   target: TargetRuntime,
   incidentId: string,
   state: HealState,
+  more: readonly string[] = [],
 ): Promise<HealState> {
-  const snapshot = await target.records.snapshot(state.skus);
+  const first = state.backup_chunks === undefined;
+  const skus = first ? state.skus : more;
+  const snapshot = await target.records.snapshot(skus);
+  const earlier = first ? [] : (await loadBackup(ports, incidentId, state)).products;
+  const offset = state.backup_chunks ?? 0;
   const chunks: StoredProduct[][] = [];
   for (let i = 0; i < snapshot.products.length; i += BACKUP_CHUNK) {
     chunks.push(snapshot.products.slice(i, i + BACKUP_CHUNK));
@@ -98,13 +107,14 @@ export async function saveBackup(
   await ports.kv.putMany(
     table(ports),
     chunks.map((products, index) => ({
-      ...healBackupKey(incidentId, index),
+      ...healBackupKey(incidentId, offset + index),
       products: JSON.stringify(products),
     })),
   );
   return updateHealState(ports, incidentId, {
-    records_hash_before: recordsHash(snapshot.products),
-    backup_chunks: chunks.length,
+    ...(first ? {} : { skus: [...state.skus, ...more] }),
+    records_hash_before: recordsHash([...earlier, ...snapshot.products]),
+    backup_chunks: offset + chunks.length,
   });
 }
 

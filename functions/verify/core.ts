@@ -83,6 +83,13 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   const live = target.deployer.active()?.release;
   if (!base || !live) return fail(`base release ${proposal.base_release_id} is not available`);
 
+  // The records are read while the candidate builds.
+  const scanStarted = performance.now();
+  const scanning = scanRecords(target).then((scan) => ({
+    scan,
+    ms: performance.now() - scanStarted,
+  }));
+  scanning.catch(() => undefined);
   const buildStarted = performance.now();
   let candidate: Release;
   try {
@@ -101,11 +108,13 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   }
   const buildMs = performance.now() - buildStarted;
 
-  const scan = await scanRecords(target);
+  const { scan, ms: scanMs } = await scanning;
   const sample = evenSample(scan.skus, ports.config.SELFHEAL_VERIFY_SAMPLE);
   const smokeSkus = target.manifest.smokeCases.flatMap((smoke) => smoke.skus ?? []);
   const wanted = [...new Set([...scan.damaged, ...sample, ...smokeSkus])];
+  const itemsStarted = performance.now();
   const catalog = await target.catalogItems(wanted);
+  const itemsMs = performance.now() - itemsStarted;
   const harness = await sandboxHarnessOf(ports, target);
   const result = await runSandbox(
     {
@@ -135,10 +144,13 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
     patchId: event.data.patch_id,
     candidate,
     checks: result.checks,
+    affected: scan.damaged,
     ...(result.error ? { reason: `sandbox ${result.error.reason}: ${result.error.message}` } : {}),
     context,
     extra: {
       build_ms: buildMs,
+      scan_ms: scanMs,
+      items_ms: itemsMs,
       sandbox_ms: result.duration_ms,
       damaged: scan.damaged.length,
       sample: sample.length,
@@ -151,6 +163,7 @@ interface Finish {
   readonly patchId: string;
   readonly candidate: Release | undefined;
   readonly checks: readonly Check[];
+  readonly affected?: readonly string[];
   readonly reason?: string;
   readonly context: Parameters<StageCore<'guard.decision'>>[2];
   readonly extra: Record<string, unknown>;
@@ -166,6 +179,7 @@ async function finish(ports: Ports, f: Finish): Promise<StageResult> {
     ok,
     checks: [...f.checks],
     ...(f.candidate?.parent_id ? { base_release_id: f.candidate.parent_id } : {}),
+    ...(ok && f.affected ? { affected_skus: [...f.affected] } : {}),
     ...(reason ? { reason } : {}),
   };
   if (f.incidentId) {
