@@ -9,7 +9,7 @@ import {
   startDynalite,
 } from '../functions/adapters/kv/embedded-dynalite.js';
 import { ensureTables, tableNames } from '../functions/adapters/kv/tables.js';
-import type { KeyValue } from '../functions/ports/kv.js';
+import type { Item, KeyValue } from '../functions/ports/kv.js';
 import { toProductRecord } from '../functions/shop/catalog-sync.js';
 import { toProductRecord as toProductRecordR2 } from '../functions/shop/catalog-sync-r2.js';
 import { MemoryProductStore } from '../functions/shop/memory-product-store.js';
@@ -288,22 +288,31 @@ describe('Target: demo shop product store on the KeyValue port', () => {
 
     expect(read).toEqual(products);
     expect(listed).toHaveLength(260);
-    // One batched write of the records; per index shard one read and one versioned write.
+    // One batched write of the records; the touched index shards read in one batch, then one
+    // versioned write per shard.
     expect(calls).toMatchObject({ putMany: 1, put: 4 });
-    expect(calls.get ?? 0).toBe(4);
+    expect(calls.get ?? 0).toBe(0);
   });
 
   it('gives up with a conflict error when the index keeps changing', async () => {
     const base = requireKv();
     // Every index read is followed by a concurrent write that bumps the version first.
+    const bump = async (table: string, item: Item | undefined) => {
+      if (item && String(item.pk).includes('-index#')) {
+        await base.put(table, { ...item, version: Number(item.version) + 1 });
+      }
+    };
     const racing: KeyValue = {
       ...base,
       get: async (table, key) => {
         const item = await base.get(table, key);
-        if (String(key.pk).includes('-index#') && item) {
-          await base.put(table, { ...item, version: Number(item.version) + 1 });
-        }
+        await bump(table, item);
         return item;
+      },
+      getMany: async (table, keys) => {
+        const items = await base.getMany(table, keys);
+        for (const item of items) await bump(table, item);
+        return items;
       },
     };
     const keyPrefix = uniqueName('product');

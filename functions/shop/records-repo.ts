@@ -76,13 +76,20 @@ export function createKvProductStore(kv: KeyValue, options: KvProductStoreOption
     return item ? { sku, record: item.record ?? null } : undefined;
   }
 
-  /** Applies `change` to each touched shard's entries, retrying on concurrent writers. */
+  /**
+   * Applies `change` to each touched shard's entries, retrying on concurrent writers. The shards
+   * are first read in one batch; only a shard whose compare-and-swap lost is read again alone.
+   */
   async function updateIndex(
     changes: ReadonlyMap<number, ReadonlyMap<string, IndexEntry | null>>,
   ): Promise<void> {
+    const touched = [...changes.keys()];
+    const prefetched = await kv.getMany(table, touched.map(shardKey));
+    const firstRead = new Map(touched.map((shard, index) => [shard, prefetched[index]]));
     await mapLimit([...changes], concurrency, async ([shard, change]) => {
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const stored = await kv.get(table, shardKey(shard));
+        const stored =
+          attempt === 1 ? firstRead.get(shard) : await kv.get(table, shardKey(shard));
         const entries = { ...entriesOf(stored) };
         for (const [sku, entry] of change) {
           if (entry) entries[sku] = entry;
