@@ -150,7 +150,10 @@ try {
         const d = step.detail as Record<string, unknown>;
         if (step.stage === 'verify' || step.stage === 'heal') {
           const { timings, build_ms, sandbox_ms, scan_ms, items_ms } = d;
-          console.log(`  ${step.stage} ${step.duration_ms.toFixed(0)} ms`, JSON.stringify({ timings, build_ms, sandbox_ms, scan_ms, items_ms }));
+          console.log(
+            `  ${step.stage} ${step.duration_ms.toFixed(0)} ms`,
+            JSON.stringify({ timings, build_ms, sandbox_ms, scan_ms, items_ms }),
+          );
         }
       }
       console.log(

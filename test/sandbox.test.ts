@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProductRecordSchema } from '../functions/shop/contract.js';
 import { shopTarget } from '../functions/shop/manifest.js';
 import { FLAGSHIP_ORDER_ID } from '../functions/shop/orders.js';
@@ -13,10 +14,12 @@ import { FLAGSHIP_SKU, seedCatalog } from '../functions/shop/seed.js';
 import { buildRelease, type Release, sha256 } from '../functions/target/releases.js';
 import {
   buildSandboxHarness,
+  closeSandboxPool,
   runSandbox,
   type SandboxHarness,
   type SandboxInput,
   type SandboxResult,
+  warmSandbox,
 } from '../functions/verify/sandbox/run-sandbox.js';
 
 const NOW = '2025-02-10T11:00:00.000Z';
@@ -56,12 +59,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await closeSandboxPool();
   await rm(dir, { recursive: true, force: true });
 });
 
 // (e) Whatever a run did, its run directory is gone once it returns.
-afterEach(() => {
-  expect(readdirSync(dir).filter((name) => name.startsWith('run-'))).toEqual([]);
+afterEach(async () => {
+  await expectOnlyIdleChild();
 });
 
 /** The flagship heal: live R2 broke `return_policy`, candidate R1 restores it. */
@@ -111,6 +115,32 @@ const sandboxChildren = () =>
   execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
     .filter((line) => line.includes(dir) && line.includes('--allow-fs-read'));
+
+/** Names of the run directories under the test directory. */
+const runDirs = () => readdirSync(dir).filter((name) => name.startsWith('run-'));
+
+/**
+ * No child of a finished run is left, nor its run directory: the only sandbox child alive is the
+ * warm pool's idle one (at most one per spec), and the only run directory is its own.
+ */
+const expectOnlyIdleChild = () =>
+  vi.waitFor(
+    () => {
+      const children = sandboxChildren();
+      const left = runDirs();
+      expect(children.length).toBeLessThanOrEqual(1);
+      expect(left).toHaveLength(children.length);
+      for (const name of left) {
+        expect(
+          children.filter((line) => line.includes(`${path.sep}${name}${path.sep}`)),
+        ).toHaveLength(1);
+      }
+    },
+    { timeout: 2_000, interval: 50 },
+  );
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 describe('shopSandbox', () => {
   it("serves the shop's real API from the records it is given", async () => {
@@ -313,7 +343,7 @@ describe('runSandbox: (d) malicious candidates', () => {
     expect(result).toMatchObject({ ok: false, checks: [], error: { reason: 'timeout' } });
     expect(wallMs).toBeGreaterThanOrEqual(timeoutMs);
     expect(wallMs).toBeLessThan(timeoutMs + 1_000);
-    expect(sandboxChildren()).toEqual([]);
+    await expectOnlyIdleChild();
   });
 
   it('ends a candidate that allocates without bound', async () => {
@@ -382,5 +412,134 @@ describe('runSandbox: (d) malicious candidates', () => {
       expect(result.ok, release.id).toBe(false);
       expect(complaints(result), release.id).toMatch(/does not load: TypeError: Cannot assign/);
     }
+  });
+});
+
+describe('runSandbox: warm pool', () => {
+  /**
+   * A candidate that fails every item with a report of its process id, its own URL (in the run
+   * directory) and the global an earlier candidate in the same process would have left.
+   */
+  let reporter: Release;
+
+  beforeAll(async () => {
+    reporter = await candidateWith('reports', {
+      top: [
+        "const seen = String(Reflect.get(globalThis, '__sandboxRun'));",
+        "Reflect.set(globalThis, '__sandboxRun', 'left by ' + process.pid);",
+      ].join('\n'),
+      inMapper: [
+        "const now = String(Reflect.get(globalThis, '__sandboxRun'));",
+        "throw new Error('pid ' + process.pid + ' url ' + import.meta.url + ' seen ' + seen + ' now ' + now);",
+      ].join('\n'),
+    });
+  });
+
+  /** What the reporter candidate said in a run. */
+  const reportOf = (result: SandboxResult) => {
+    const failure = check(result, 'replay')?.first_failures[0] ?? '';
+    const match = /pid (\d+) url (\S+) seen (.+) now (.+)$/.exec(failure);
+    expect(match, failure).not.toBeNull();
+    const [, pid = '', url = '', seen = '', now = ''] = match ?? [];
+    return { pid, runDir: path.dirname(fileURLToPath(url)), seen, now };
+  };
+
+  it('runs warm faster than cold (median of 3 each)', async () => {
+    const cold: SandboxResult[] = [];
+    const warm: SandboxResult[] = [];
+    for (let round = 0; round < 3; round++) {
+      await closeSandboxPool();
+      cold.push(await run(healInput()));
+      await warmSandbox({ harness, dir });
+      warm.push(await run(healInput()));
+    }
+    const coldMs = median(cold.map((result) => result.duration_ms));
+    const warmMs = median(warm.map((result) => result.duration_ms));
+    const list = (results: SandboxResult[]) =>
+      results.map((result) => result.duration_ms.toFixed(0)).join('/');
+    console.log(
+      `sandbox run, median of 3: cold ${coldMs.toFixed(0)} ms (${list(cold)}), ` +
+        `warm ${warmMs.toFixed(0)} ms (${list(warm)})`,
+    );
+
+    for (const result of [...cold, ...warm]) {
+      expect(result.error).toBeUndefined();
+      expect(result.ok).toBe(true);
+    }
+    expect(cold.map((result) => result.warm)).toEqual([false, false, false]);
+    expect(warm.map((result) => result.warm)).toEqual([true, true, true]);
+    expect(warmMs).toBeLessThan(coldMs);
+  });
+
+  it('never reuses a child: each run gets its own process and run directory', async () => {
+    await warmSandbox({ harness, dir });
+    const first = await run(healInput({ candidate: reporter }));
+    const second = await run(healInput({ candidate: reporter }));
+    const [one, two] = [reportOf(first), reportOf(second)];
+
+    expect([first.warm, second.warm]).toEqual([true, true]);
+    expect(first.ok).toBe(false);
+    expect(two.pid).not.toBe(one.pid);
+    expect(two.runDir).not.toBe(one.runDir);
+    expect(path.dirname(one.runDir)).toBe(path.dirname(two.runDir));
+    // The first candidate left a global behind; the second run's process never saw it.
+    expect(one.now).toBe(`left by ${one.pid}`);
+    expect(one.seen).toBe('undefined');
+    expect(two.seen).toBe('undefined');
+    expect(existsSync(one.runDir) || existsSync(two.runDir)).toBe(false);
+  });
+
+  it('keeps an idle child waiting past the time limit of a run', async () => {
+    const timeoutMs = 1_000;
+    await closeSandboxPool();
+    await warmSandbox({ harness, dir });
+    const idle = sandboxChildren();
+    expect(idle).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs * 2));
+    expect(sandboxChildren()).toEqual(idle);
+    const result = await run(healInput(), { timeoutMs });
+
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ ok: true, warm: true });
+  });
+
+  it('still denies a malicious candidate in a warm child: writing a file, listening', async () => {
+    const target = path.join(dir, 'pwned-warm.txt');
+    const writes = await candidateWith('writes-warm', {
+      imports: "import { writeFileSync } from 'node:fs';",
+      top: `writeFileSync(${JSON.stringify(target)}, 'pwned');`,
+    });
+    const listens = await candidateWith('listens-warm', {
+      imports: "import net from 'node:net';",
+      top: 'net.createServer().listen(0);',
+    });
+
+    await warmSandbox({ harness, dir });
+    const written = await run(healInput({ candidate: writes }));
+    await warmSandbox({ harness, dir });
+    const listened = await run(healInput({ candidate: listens }));
+
+    expect(written).toMatchObject({ ok: false, warm: true, error: { reason: 'denied' } });
+    expect(written.error?.message).toMatch(/ERR_ACCESS_DENIED.*FileSystemWrite/);
+    expect(existsSync(target)).toBe(false);
+    expect(listened).toMatchObject({ ok: false, warm: true, error: { reason: 'denied' } });
+    expect(complaints(listened)).toMatch(/sandbox: network access denied/);
+  });
+
+  it('closeSandboxPool() leaves no child process and no run directory', async () => {
+    await warmSandbox({ harness, dir });
+    expect(sandboxChildren()).toHaveLength(1);
+    expect(runDirs()).toHaveLength(1);
+
+    await closeSandboxPool();
+
+    expect(sandboxChildren()).toEqual([]);
+    expect(runDirs()).toEqual([]);
+    // Nobody warmed the pool: the next run starts a child of its own, and fills the pool.
+    const cold = await run(healInput());
+    const warm = await run(healInput());
+    expect(cold).toMatchObject({ ok: true, warm: false });
+    expect(warm).toMatchObject({ ok: true, warm: true });
   });
 });

@@ -26,6 +26,8 @@ const joinedOf = (signal: EventOf<'signal'>) => ({
   source: signal.source,
   occurred_at: signal.occurred_at,
   sku_count: signal.data.sku_count,
+  /** The SKUs it found broken: what verification replays and heal repairs first. */
+  skus: signal.data.skus,
   ...(signal.data.request ? { request: signal.data.request } : {}),
   ...(signal.data.response ? { response: signal.data.response } : {}),
 });

@@ -1,12 +1,13 @@
 import { sharedTypeChecker } from '../guard/typecheck.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
-import { sandboxHarnessOf } from '../verify/core.js';
+import { sandboxHarnessOf, sandboxOptionsOf } from '../verify/core.js';
+import { warmSandbox } from '../verify/sandbox/run-sandbox.js';
 import type { Ports } from './ports.js';
 
 /**
  * Prepares the healing path before the first fault: the type checker parses the target's types
- * once and the verification sandbox's harness is bundled, so the first heal runs as fast as the
- * later ones.
+ * once, the verification sandbox's harness is bundled and a sandbox child is started and waiting,
+ * so the first heal runs as fast as the later ones.
  */
 export async function warmHealingPath(ports: Ports, target: TargetRuntime): Promise<void> {
   const active = target.deployer.active()?.release;
@@ -14,6 +15,8 @@ export async function warmHealingPath(ports: Ports, target: TargetRuntime): Prom
     active
       ? sharedTypeChecker(target.repoRoot).warm(target.manifest.mapper.file, active.source)
       : undefined,
-    sandboxHarnessOf(ports, target),
+    sandboxHarnessOf(ports, target).then((harness) =>
+      warmSandbox({ ...sandboxOptionsOf(ports), harness }),
+    ),
   ]);
 }

@@ -60,6 +60,10 @@ export class MemoryProductStore implements ProductStore {
     for (const sku of skus) this.#records.delete(sku);
   }
 
+  async skus(): Promise<string[]> {
+    return [...this.#records.keys()].sort();
+  }
+
   async snapshot(skus?: readonly string[]): Promise<ProductSnapshot> {
     const covered = skus ? [...new Set(skus)] : [...this.#records.keys()].sort();
     const products: StoredProduct[] = [];

@@ -48,6 +48,8 @@ export interface ProductStore {
   list(query: ListProductsQuery): Promise<StoredProduct[]>;
   /** Deletes records; a missing SKU is not an error. */
   delete(skus: readonly string[]): Promise<void>;
+  /** Every SKU with a stored record, sorted, without reading the records. */
+  skus(): Promise<string[]>;
   /** Captures the given SKUs (every stored SKU when omitted). */
   snapshot(skus?: readonly string[]): Promise<ProductSnapshot>;
   /** Puts a snapshot back: its records are rewritten and its SKUs that had none are deleted. */

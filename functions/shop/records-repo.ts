@@ -88,8 +88,7 @@ export function createKvProductStore(kv: KeyValue, options: KvProductStoreOption
     const firstRead = new Map(touched.map((shard, index) => [shard, prefetched[index]]));
     await mapLimit([...changes], concurrency, async ([shard, change]) => {
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const stored =
-          attempt === 1 ? firstRead.get(shard) : await kv.get(table, shardKey(shard));
+        const stored = attempt === 1 ? firstRead.get(shard) : await kv.get(table, shardKey(shard));
         const entries = { ...entriesOf(stored) };
         for (const [sku, entry] of change) {
           if (entry) entries[sku] = entry;
@@ -173,8 +172,12 @@ export function createKvProductStore(kv: KeyValue, options: KvProductStoreOption
       await kv.deleteMany(table, skus.map(recordKey));
     },
 
+    async skus() {
+      return (await readIndex()).map(([sku]) => sku).sort();
+    },
+
     async snapshot(skus?: readonly string[]): Promise<ProductSnapshot> {
-      const covered = skus ? [...new Set(skus)] : (await readIndex()).map(([sku]) => sku).sort();
+      const covered = skus ? [...new Set(skus)] : await store.skus();
       return { skus: covered, products: await readAll(covered) };
     },
 

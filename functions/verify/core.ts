@@ -17,11 +17,41 @@ type Check = DataOf<'verification'>['checks'][number];
 
 /** What an incident keeps of the signals that joined it. */
 interface DiagnosisSnapshot {
-  readonly signals?: ReadonlyArray<{ readonly request?: TargetRequest }>;
+  readonly signals?: ReadonlyArray<{
+    readonly kind?: string;
+    readonly request?: TargetRequest;
+    readonly skus?: readonly string[];
+  }>;
+}
+
+/** The SKUs the incident's data signals found broken, without repeats. */
+function signalledSkus(diagnosis: unknown): string[] {
+  const skus = new Set<string>();
+  for (const signal of (diagnosis as DiagnosisSnapshot | null)?.signals ?? []) {
+    if (signal.kind === 'DependencyDown') continue;
+    for (const sku of signal.skus ?? []) skus.add(sku);
+  }
+  return [...skus].sort();
+}
+
+/**
+ * The damaged SKUs and every stored SKU. The sensors already named the damaged ones, so the
+ * records need not be read: only the index. Without named SKUs the records are scanned.
+ */
+async function damageOf(target: TargetRuntime, diagnosis: unknown) {
+  const named = signalledSkus(diagnosis);
+  if (named.length === 0) return scanRecords(target);
+  return { skus: await target.records.skus(), damaged: named };
 }
 
 /** Where sandbox harnesses and runs live for this process. */
 const sandboxDir = (ports: Ports) => path.resolve(ports.config.SELFHEAL_DATA_DIR, 'sandbox');
+
+/** Where sandbox runs happen and how much heap they get, from the configuration. */
+export const sandboxOptionsOf = (ports: Ports) => ({
+  dir: sandboxDir(ports),
+  maxOldSpaceMb: ports.config.SELFHEAL_VERIFY_MAX_OLD_SPACE_MB,
+});
 
 /** The harness of a target, built once per process (later calls are memoised). */
 export const sandboxHarnessOf = (ports: Ports, target: TargetRuntime) =>
@@ -85,7 +115,7 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
 
   // The records are read while the candidate builds.
   const scanStarted = performance.now();
-  const scanning = scanRecords(target).then((scan) => ({
+  const scanning = damageOf(target, incident?.diagnosis).then((scan) => ({
     scan,
     ms: performance.now() - scanStarted,
   }));
@@ -128,12 +158,7 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
       allowedFields: [...fields],
       now: new Date().toISOString(),
     },
-    {
-      harness,
-      dir: sandboxDir(ports),
-      timeoutMs: ports.config.SELFHEAL_VERIFY_TIMEOUT_MS,
-      maxOldSpaceMb: ports.config.SELFHEAL_VERIFY_MAX_OLD_SPACE_MB,
-    },
+    { ...sandboxOptionsOf(ports), harness, timeoutMs: ports.config.SELFHEAL_VERIFY_TIMEOUT_MS },
   );
   if (result.ok) {
     await saveCandidate(ports, target.manifest.name, candidate);
@@ -152,6 +177,7 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
       scan_ms: scanMs,
       items_ms: itemsMs,
       sandbox_ms: result.duration_ms,
+      sandbox_warm: result.warm,
       damaged: scan.damaged.length,
       sample: sample.length,
     },

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync, readSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
@@ -20,6 +20,8 @@ import type {
 import {
   SANDBOX_CHECKS,
   SANDBOX_FILES,
+  SANDBOX_GO,
+  SANDBOX_READY,
   type SandboxFixtures,
   type SandboxReport,
   type VerificationCheck,
@@ -48,10 +50,14 @@ const { stringify, parse } = JSON;
 const now = performance.now.bind(performance);
 
 /**
- * Runs one verification inside the sandbox child: closes the network, reads the nonce from stdin
- * and the fixtures from the run directory (`process.argv[2]`), loads the candidate and live
- * bundles, runs the replay, smoke and differential checks against `target`, writes one JSON line
- * `{ nonce, ok, checks }` to stdout and exits 0.
+ * Runs one verification inside the sandbox child. First everything that does not depend on the
+ * run: closes the network, pins the globals, warms the target's code up, then writes the
+ * {@link SANDBOX_READY} line to stdout and blocks on stdin, which may take as long as the parent
+ * likes (a pre-spawned child waits there, with no timer of its own). Then the run: reads the
+ * nonce and the go from stdin and the fixtures from the run directory (`process.argv[2]`), loads
+ * the candidate and live bundles, runs the replay, smoke and differential checks against
+ * `target`, writes one JSON line `{ nonce, ok, checks }` to stdout and exits 0. When stdin ends
+ * without a go (the parent closed its pool or went away), it exits 0 without running anything.
  *
  * Errors thrown by candidate code are check failures; anything else that goes wrong is thrown,
  * so the process dies with the error on stderr and a non-zero exit. A hang stays a hang: the
@@ -71,9 +77,14 @@ export async function runHarness(target: SandboxTarget): Promise<void> {
   process.on('unhandledRejection', crash);
   closeNetwork();
   pinGlobals();
-  const nonce = readFileSync(0, 'utf8').trim();
   const runDir = process.argv[2];
   if (!runDir) throw new Error('usage: harness <run dir>');
+  await warmUp(target, runDir);
+  writeAll(1, `${SANDBOX_READY}\n`);
+
+  // Nothing of the run exists before this line returns: the parent writes the run's files first.
+  const [nonce = '', go] = readAll(0).split('\n');
+  if (go !== SANDBOX_GO || nonce === '') exitProcess(0);
   const fixtures = parse(
     readFileSync(path.join(runDir, SANDBOX_FILES.fixtures), 'utf8'),
   ) as SandboxFixtures;
@@ -93,6 +104,32 @@ function crash(error: unknown): void {
   } catch {}
   writeAll(2, `Uncaught ${describeError(error)}\n${stack}\n`);
   exitProcess(1);
+}
+
+/**
+ * Reads a file descriptor to its end. The child's stdin is a blocking pipe, so this sleeps in
+ * `read` until the parent writes and closes it; should it be non-blocking, an empty pipe is
+ * waited out in short sleeps instead.
+ */
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(4096);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let read: number;
+    try {
+      read = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'EOF') break;
+      if (code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 5);
+      continue;
+    }
+    if (read === 0) break;
+    chunks.push(Buffer.from(buffer.subarray(0, read)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Writes all of `text` to a file descriptor, waiting out a full pipe. */
@@ -190,6 +227,34 @@ function lock(owner: object, key: string, what: string, kind: 'network' | 'acces
     configurable: false,
     enumerable: descriptor.enumerable ?? false,
   });
+}
+
+/**
+ * Does once, before the run exists, the work every run starts with and that does not depend on
+ * the candidate, so the run pays for its own data only: imports the run directory's warm-up
+ * module (the loader's path for a file import), runs the target's own code on no records (its
+ * module-level caches fill, its served API, contracts and probes compile) and lets the event loop
+ * settle. Failures are ignored: the run meets them again and reports them.
+ */
+async function warmUp(target: SandboxTarget, runDir: string): Promise<void> {
+  try {
+    await import(pathToFileURL(path.join(runDir, SANDBOX_FILES.warmUp)).href);
+  } catch {}
+  const { probes, recordContract, smokeCases } = target.manifest;
+  const clock = new Date();
+  const skus = [...new Set(smokeCases.flatMap((smokeCase) => smokeCase.skus ?? []))];
+  try {
+    const serve = target.serve({ records: new Map(), now: clock });
+    const requests = [
+      ...smokeCases.map((smokeCase) => smokeCase.request),
+      ...skus.flatMap((sku) => probes.map((probe) => probe.request(sku, { now: clock }))),
+    ];
+    for (const request of requests) if (request) await serve(request).catch(() => {});
+    recordContract.safeParse({});
+    for (const probe of probes) probe.responseContract?.safeParse({});
+    for (const { expect } of smokeCases) if ('contract' in expect) expect.contract?.safeParse({});
+  } catch {}
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 type Mapped = { ok: true; record: unknown } | { ok: false; message: string };

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,6 +12,9 @@ import { sha256 } from '../../target/releases.js';
 import {
   SANDBOX_CHECKS,
   SANDBOX_FILES,
+  SANDBOX_GO,
+  SANDBOX_READY,
+  SANDBOX_WARM_UP_MODULE,
   type SandboxErrorReason,
   type SandboxFixtures,
   type SandboxInput,
@@ -136,15 +140,71 @@ function harnessSource(): string {
   return existsSync(source) ? source : fileURLToPath(new URL('./harness.js', import.meta.url));
 }
 
+/** What a warm child is started for: children of one spec are interchangeable. */
+export interface WarmSandboxOptions {
+  /** The harness bundle the child loads (from {@link buildSandboxHarness}). */
+  readonly harness: { readonly file: string };
+  /** Where the child's run directory is created (and removed again). */
+  readonly dir: string;
+  /** V8 old-space limit of the child in MiB (default 128). */
+  readonly maxOldSpaceMb?: number;
+}
+
+/**
+ * Starts the warm pool for a harness, directory and heap limit, if it is not full yet: one child
+ * that has started Node under the permission model, loaded the harness and locked itself down,
+ * and waits (without a time limit) for a run to hand it its files. Resolves once that child is
+ * ready, or has died trying (then a run starts a child of its own). Call it at start-up, after
+ * {@link buildSandboxHarness}; {@link runSandbox} fills the pool itself when nobody did.
+ *
+ * An idle child does not keep the process alive, and is killed, its run directory removed, by
+ * {@link closeSandboxPool} or when the process exits.
+ *
+ * @throws file system errors creating the run directory; an unreadable harness file
+ * @example
+ * ```ts
+ * const harness = await buildSandboxHarness({ repoRoot, module: shopTarget.sandbox, dir });
+ * await warmSandbox({ harness, dir });
+ * ```
+ */
+export async function warmSandbox(options: WarmSandboxOptions): Promise<void> {
+  const spec = await childSpec(options);
+  // The idle children are unreferenced: while someone waits for them, keep the process alive.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    const children = await Promise.all(fillPool(spec));
+    await Promise.all(children.map((child) => child.ready));
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+/**
+ * Kills every idle child of the warm pool and removes its run directory; resolves once they are
+ * gone. Runs in progress are not touched. A later {@link runSandbox} or {@link warmSandbox}
+ * starts a new pool.
+ */
+export async function closeSandboxPool(): Promise<void> {
+  const pending = [...pools.values()].flat();
+  pools.clear();
+  const children = await Promise.all(pending.map((child) => child.catch(() => undefined)));
+  await Promise.all(children.map((child) => child?.discard()));
+}
+
 /**
  * Verifies a candidate release in a sandboxed child process.
  *
- * The bundles and fixtures go into a fresh run directory under `options.dir`; the child is
- * `process.execPath` under the permission model, allowed to read only the harness file and the
- * run directory (no writes, child processes, workers, addons or code from strings), with a heap
- * limit, an environment holding nothing but `NODE_ENV`, and a network the harness closes before
- * candidate code loads. A random nonce, sent on stdin, marks the one stdout line the harness
- * writes, so candidate code cannot forge a result by printing one.
+ * The child is `process.execPath` under the permission model, allowed to read only the harness
+ * file and its run directory (a fresh one under `options.dir`; no writes, child processes,
+ * workers, addons or code from strings), with a heap limit, an environment holding nothing but
+ * `NODE_ENV`, and a network the harness closes before candidate code loads. Normally it is the
+ * warm pool's pre-spawned child (see {@link warmSandbox}), which has already loaded the harness;
+ * taking it starts the next one in the background. A child runs exactly one verification. When
+ * the pool has none alive, the run starts a child of its own (and the pool is filled).
+ *
+ * The bundles and fixtures are written into the child's run directory, then a random nonce and
+ * the go are sent on stdin; the time limit runs from the go. The nonce marks the one stdout line
+ * the harness writes, so candidate code cannot forge a result by printing one.
  *
  * Never throws for what the child does: a timeout (the child is SIGKILLed), a crash, running out
  * of heap, a permission denial or unreadable output is an `error` with `checks` empty; a
@@ -172,35 +232,108 @@ export async function runSandbox(
     throw new RangeError(`runSandbox: now is not an ISO date: ${input.now}`);
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const maxOldSpaceMb = options.maxOldSpaceMb ?? 128;
-  await mkdir(options.dir, { recursive: true });
-  const runDir = await realpath(await mkdtemp(path.join(options.dir, 'run-')));
-  let verdict: Omit<SandboxResult, 'duration_ms'>;
+  const spec = await childSpec(options);
+  const fixtures: SandboxFixtures = {
+    exportName: input.exportName,
+    candidateId: input.candidate.id,
+    liveId: input.live.id,
+    items: input.items,
+    affected: input.affected,
+    sample: input.sample,
+    captured: input.captured,
+    allowedFields: input.allowedFields,
+    now: input.now,
+  };
+  const files: ReadonlyArray<readonly [string, string]> = [
+    [SANDBOX_FILES.candidate, input.candidate.bundle],
+    [SANDBOX_FILES.live, input.live.bundle],
+    [SANDBOX_FILES.fixtures, JSON.stringify(fixtures)],
+  ];
+  const write = (child: SandboxChild) =>
+    Promise.all(files.map(([name, text]) => writeFile(path.join(child.runDir, name), text)));
+
+  let child = await takeFromPool(spec);
+  let warm = child !== undefined;
+  let verdict: Omit<SandboxResult, 'duration_ms' | 'warm'>;
   try {
-    const fixtures: SandboxFixtures = {
-      exportName: input.exportName,
-      candidateId: input.candidate.id,
-      liveId: input.live.id,
-      items: input.items,
-      affected: input.affected,
-      sample: input.sample,
-      captured: input.captured,
-      allowedFields: input.allowedFields,
-      now: input.now,
-    };
-    await Promise.all([
-      writeFile(path.join(runDir, SANDBOX_FILES.candidate), input.candidate.bundle),
-      writeFile(path.join(runDir, SANDBOX_FILES.live), input.live.bundle),
-      writeFile(path.join(runDir, SANDBOX_FILES.fixtures), JSON.stringify(fixtures)),
-    ]);
-    const harnessFile = await realpath(options.harness.file);
+    if (child) await write(child);
+    // Died in the pool, or while its files were written: this run starts a child of its own.
+    if (!child?.alive()) {
+      await child?.dispose();
+      warm = false;
+      child = await SandboxChild.spawn(spec);
+      await write(child);
+    }
     const nonce = randomBytes(16).toString('hex');
-    const outcome = await runChild({ harnessFile, runDir, nonce, timeoutMs, maxOldSpaceMb });
+    const outcome = await child.run(nonce, timeoutMs);
     verdict = interpret(outcome, nonce, timeoutMs);
   } finally {
-    await rm(runDir, { recursive: true, force: true });
+    await child?.dispose();
   }
-  return { ...verdict, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
+  return { ...verdict, warm, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
+}
+
+/** How many idle children the pool keeps per spec. */
+const POOL_SIZE = 1;
+
+/**
+ * What a child is started with; `key` names its pool. The harness file has its symlinks resolved
+ * (the read permission is granted on that exact path), the directory is absolute.
+ */
+interface ChildSpec {
+  readonly harnessFile: string;
+  readonly dir: string;
+  readonly maxOldSpaceMb: number;
+  readonly key: string;
+}
+
+async function childSpec(options: WarmSandboxOptions): Promise<ChildSpec> {
+  const harnessFile = await realpath(options.harness.file);
+  const dir = path.resolve(options.dir);
+  const maxOldSpaceMb = options.maxOldSpaceMb ?? 128;
+  return {
+    harnessFile,
+    dir,
+    maxOldSpaceMb,
+    key: JSON.stringify([harnessFile, dir, maxOldSpaceMb]),
+  };
+}
+
+/** Idle children by spec key, oldest first; a spawn still in progress is a pending entry. */
+const pools = new Map<string, Promise<SandboxChild>[]>();
+
+/** Spawns children in the background until the spec's pool is full; returns its entries. */
+function fillPool(spec: ChildSpec): Promise<SandboxChild>[] {
+  let pool = pools.get(spec.key);
+  if (!pool) {
+    pool = [];
+    pools.set(spec.key, pool);
+  }
+  while (pool.length < POOL_SIZE) {
+    const pending = SandboxChild.spawn(spec);
+    pool.push(pending);
+    // A child that fails to spawn, or dies while idle, leaves the pool by itself; it is replaced
+    // by the next run or warm-up, not at once (a child that crashes at start would crash again).
+    const leave = () => {
+      const entries = pools.get(spec.key);
+      const index = entries?.indexOf(pending) ?? -1;
+      if (index >= 0) entries?.splice(index, 1);
+    };
+    pending.then((child) => child.closed, leave).then(leave);
+  }
+  return [...pool];
+}
+
+/**
+ * Takes the oldest pooled child of the spec, if it is still alive, and starts its successor.
+ * The child is claimed: the caller disposes of it.
+ */
+async function takeFromPool(spec: ChildSpec): Promise<SandboxChild | undefined> {
+  const pending = pools.get(spec.key)?.shift();
+  fillPool(spec);
+  const child = await pending?.catch(() => undefined);
+  if (!child?.claim()) return undefined;
+  return child;
 }
 
 interface ChildOutcome {
@@ -217,93 +350,216 @@ interface ChildOutcome {
 const permissionFlag =
   Number(process.versions.node.split('.')[0]) >= 23 ? '--permission' : '--experimental-permission';
 
-function runChild(options: {
-  harnessFile: string;
-  runDir: string;
-  nonce: string;
-  timeoutMs: number;
-  maxOldSpaceMb: number;
-}): Promise<ChildOutcome> {
-  const { harnessFile, runDir } = options;
-  const args = [
-    permissionFlag,
-    // One flag per path: Node 20 does not split a comma-separated list.
-    `--allow-fs-read=${harnessFile}`,
-    `--allow-fs-read=${runDir}${path.sep}`,
-    '--disallow-code-generation-from-strings',
-    // Candidate code shares the process with the harness: it must not patch the builtins.
-    '--frozen-intrinsics',
-    `--max-old-space-size=${options.maxOldSpaceMb}`,
-    '--no-warnings',
-    harnessFile,
-    runDir,
-  ];
-  const env: Record<string, string> = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
+/** Children not closed yet: killed, their run directories removed, when the process exits. */
+const openChildren = new Set<SandboxChild>();
+let exitHookInstalled = false;
 
-  return new Promise((resolve) => {
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stdoutOverflow = false;
-    let stderrHead = '';
-    let stderrTail = '';
-    let timedOut = false;
-    let settled = false;
+function killOpenChildren(): void {
+  for (const child of openChildren) child.killNow();
+}
 
-    const child = spawn(process.execPath, args, {
-      cwd: runDir,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      windowsHide: true,
+/**
+ * One harness child and its run directory, from spawn to exit. It starts unreferenced (an idle
+ * child does not keep the parent alive) and waits for {@link SandboxChild.run}, which hands it
+ * the nonce and the go and starts the time limit. Whoever {@link SandboxChild.claim}s it must
+ * {@link SandboxChild.dispose} of it; an unclaimed child that dies removes its own run directory.
+ */
+class SandboxChild {
+  /** Resolves `true` on the harness's ready line, `false` when the child ends before it. */
+  readonly ready: Promise<boolean>;
+  /** Resolves with what the child did once it has exited and its output is read. */
+  readonly closed: Promise<ChildOutcome>;
+  #settleReady: (ready: boolean) => void = () => {};
+  #settleClosed: (outcome: ChildOutcome) => void = () => {};
+  #exited = false;
+  #claimed = false;
+  #removal: Promise<void> | undefined;
+  #running = false;
+  #timedOut = false;
+  #timer: NodeJS.Timeout | undefined;
+  #startup = '';
+  readonly #stdout: Buffer[] = [];
+  #stdoutBytes = 0;
+  #stdoutOverflow = false;
+  #stderrHead = '';
+  #stderrTail = '';
+
+  private constructor(
+    readonly runDir: string,
+    readonly child: ChildProcess,
+  ) {
+    this.ready = new Promise((resolve) => {
+      this.#settleReady = resolve;
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs);
-
-    const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({
-        code,
-        signal,
-        timedOut,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stdoutOverflow,
-        stderr: stderrTail === '' ? stderrHead : `${stderrHead}\n…\n${stderrTail}`,
-        ...(spawnError ? { spawnError } : {}),
-      });
-    };
-
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (stdoutOverflow) return;
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > MAX_STDOUT_BYTES) {
-        // The result line comes last, so it can no longer be read: stop the child now.
-        stdoutOverflow = true;
-        child.kill('SIGKILL');
-        return;
-      }
-      stdout.push(chunk);
+    this.closed = new Promise((resolve) => {
+      this.#settleClosed = resolve;
     });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderrHead.length < MAX_STDERR_CHARS) {
-        const room = MAX_STDERR_CHARS - stderrHead.length;
-        stderrHead += chunk.slice(0, room);
-        chunk = chunk.slice(room);
-      }
-      if (chunk !== '') stderrTail = (stderrTail + chunk).slice(-MAX_STDERR_CHARS);
-    });
+    openChildren.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', killOpenChildren);
+    }
+    setReferenced(child, false);
+    child.stdout?.on('data', (chunk: Buffer) => this.#onStdout(chunk));
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => this.#onStderr(chunk));
     // The child may be gone before it reads its stdin.
-    child.stdin.on('error', () => {});
-    child.stdin.end(`${options.nonce}\n`);
+    child.stdin?.on('error', () => {});
     child.on('error', (error) => {
       child.kill('SIGKILL');
-      finish(null, null, error);
+      this.#finish(null, null, error);
     });
-    child.on('close', (code, signal) => finish(code, signal));
-  });
+    child.on('close', (code, signal) => this.#finish(code, signal));
+  }
+
+  /** Creates a fresh run directory under the spec's `dir` and starts a child allowed to read it. */
+  static async spawn(spec: ChildSpec): Promise<SandboxChild> {
+    await mkdir(spec.dir, { recursive: true });
+    const runDir = await realpath(await mkdtemp(path.join(spec.dir, 'run-')));
+    const args = [
+      permissionFlag,
+      // One flag per path: Node 20 does not split a comma-separated list.
+      `--allow-fs-read=${spec.harnessFile}`,
+      `--allow-fs-read=${runDir}${path.sep}`,
+      '--disallow-code-generation-from-strings',
+      // Candidate code shares the process with the harness: it must not patch the builtins.
+      '--frozen-intrinsics',
+      `--max-old-space-size=${spec.maxOldSpaceMb}`,
+      '--no-warnings',
+      spec.harnessFile,
+      runDir,
+    ];
+    const env: Record<string, string> = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
+    try {
+      await writeFile(path.join(runDir, SANDBOX_FILES.warmUp), SANDBOX_WARM_UP_MODULE);
+      const child = spawn(process.execPath, args, {
+        cwd: runDir,
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+      return new SandboxChild(runDir, child);
+    } catch (error) {
+      await rm(runDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Whether the child is still running (or still starting). */
+  alive(): boolean {
+    return !this.#exited && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Takes the child for one run; false when it is dead or already taken. */
+  claim(): boolean {
+    if (this.#claimed || !this.alive()) return false;
+    this.#claimed = true;
+    return true;
+  }
+
+  /**
+   * Sends the nonce and the go, starts the time limit, and resolves with what the child did.
+   * Only what it writes to stdout from here on is its output.
+   */
+  run(nonce: string, timeoutMs: number): Promise<ChildOutcome> {
+    if (this.#running) throw new Error('a sandbox child runs only once');
+    this.#running = true;
+    setReferenced(this.child, true);
+    this.#settleReady(false);
+    if (this.alive()) {
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true;
+        this.child.kill('SIGKILL');
+      }, timeoutMs);
+      this.child.stdin?.end(`${nonce}\n${SANDBOX_GO}\n`);
+    }
+    return this.closed;
+  }
+
+  /** Kills the child unless it has exited, waits for it, and removes its run directory. */
+  async dispose(): Promise<void> {
+    // Referenced again, so the process waits for the child it is ending.
+    if (!this.#exited) setReferenced(this.child, true);
+    if (this.alive()) this.child.kill('SIGKILL');
+    await this.closed;
+    await (this.#removal ?? rm(this.runDir, { recursive: true, force: true }));
+  }
+
+  /** For the pool: disposes of the child unless a run has claimed it (the run disposes then). */
+  async discard(): Promise<void> {
+    if (this.#claimed) return;
+    this.#claimed = true;
+    await this.dispose();
+  }
+
+  /** For the process's exit: kills the child and removes its run directory, synchronously. */
+  killNow(): void {
+    try {
+      if (this.alive()) this.child.kill('SIGKILL');
+      rmSync(this.runDir, { recursive: true, force: true });
+    } catch {}
+  }
+
+  #onStdout(chunk: Buffer): void {
+    if (!this.#running) {
+      // Before the go only the harness has run: all it writes is the ready line.
+      this.#startup = (this.#startup + chunk.toString('utf8')).slice(-1024);
+      if (this.#startup.includes(`${SANDBOX_READY}\n`)) this.#settleReady(true);
+      return;
+    }
+    if (this.#stdoutOverflow) return;
+    this.#stdoutBytes += chunk.length;
+    if (this.#stdoutBytes > MAX_STDOUT_BYTES) {
+      // The result line comes last, so it can no longer be read: stop the child now.
+      this.#stdoutOverflow = true;
+      this.child.kill('SIGKILL');
+      return;
+    }
+    this.#stdout.push(chunk);
+  }
+
+  #onStderr(chunk: string): void {
+    if (this.#stderrHead.length < MAX_STDERR_CHARS) {
+      const room = MAX_STDERR_CHARS - this.#stderrHead.length;
+      this.#stderrHead += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    if (chunk !== '') this.#stderrTail = (this.#stderrTail + chunk).slice(-MAX_STDERR_CHARS);
+  }
+
+  #finish(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    clearTimeout(this.#timer);
+    openChildren.delete(this);
+    this.#settleReady(false);
+    // Nobody will dispose of a child that died in the pool: it removes its own run directory.
+    if (!this.#claimed) {
+      this.#removal = rm(this.runDir, { recursive: true, force: true }).catch(() => {});
+    }
+    const stderr =
+      this.#stderrTail === '' ? this.#stderrHead : `${this.#stderrHead}\n…\n${this.#stderrTail}`;
+    this.#settleClosed({
+      code,
+      signal,
+      timedOut: this.#timedOut,
+      stdout: Buffer.concat(this.#stdout).toString('utf8'),
+      stdoutOverflow: this.#stdoutOverflow,
+      stderr,
+      ...(spawnError ? { spawnError } : {}),
+    });
+  }
+}
+
+/** Refs or unrefs a child and its pipes: an idle child must not keep the event loop alive. */
+function setReferenced(child: ChildProcess, referenced: boolean): void {
+  if (referenced) child.ref();
+  else child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    const socket = stream as unknown as Partial<Pick<Socket, 'ref' | 'unref'>> | null;
+    if (referenced) socket?.ref?.();
+    else socket?.unref?.();
+  }
 }
 
 const memoryPattern = /heap out of memory|Reached heap limit|Fatal JavaScript out of memory/i;
@@ -314,7 +570,7 @@ function interpret(
   outcome: ChildOutcome,
   nonce: string,
   timeoutMs: number,
-): Omit<SandboxResult, 'duration_ms'> {
+): Omit<SandboxResult, 'duration_ms' | 'warm'> {
   const failed = (reason: SandboxErrorReason, message: string) => ({
     ok: false,
     checks: [],

@@ -3,9 +3,10 @@ import type { VerificationCheckSchema } from '../../../events/healing.js';
 import type { TargetRequest } from '../../target/define-target.js';
 
 /**
- * The types and file names both sides of the verification sandbox agree on: the parent
- * (`run-sandbox.ts`) writes a run directory and reads one result line, the child
- * (`harness.ts`) reads the directory and writes that line.
+ * The types, file names and stdin/stdout protocol both sides of the verification sandbox agree
+ * on: the parent (`run-sandbox.ts`) starts a child, writes a run directory and sends the go; the
+ * child (`harness.ts`) says it is ready, waits for the go, reads the directory and writes one
+ * result line.
  *
  * This module is bundled into the child, so it must stay free of runtime imports.
  */
@@ -16,12 +17,31 @@ export type VerificationCheck = z.infer<typeof VerificationCheckSchema>;
 /** The checks a sandbox run reports, in the order it runs them. */
 export const SANDBOX_CHECKS = ['replay', 'smoke', 'differential'] as const;
 
-/** Names of the files the parent writes into a run directory for the child. */
+/**
+ * Names of the files the parent writes into a run directory for the child: the warm-up module
+ * when it creates the directory, before the child starts; the others when a run takes the child.
+ */
 export const SANDBOX_FILES = {
+  warmUp: 'warm-up.mjs',
   candidate: 'candidate.mjs',
   live: 'live.mjs',
   fixtures: 'fixtures.json',
 } as const;
+
+/** The text of the warm-up module: nothing, imported once so the run's imports find a warm loader. */
+export const SANDBOX_WARM_UP_MODULE = 'export {};\n';
+
+/**
+ * The line the harness writes to stdout once it is loaded and locked down, before it waits for
+ * its go: from here on the child only needs its run's files.
+ */
+export const SANDBOX_READY = 'sandbox-ready';
+
+/**
+ * The second line of the message the parent sends on stdin (`<nonce>\ngo\n`, then end of input)
+ * once the run's files are in place. A child whose stdin ends without it exits without running.
+ */
+export const SANDBOX_GO = 'go';
 
 /** What a sandbox run verifies: a candidate release against the live one, on upstream data. */
 export interface SandboxInput {
@@ -62,6 +82,11 @@ export interface SandboxResult {
   readonly error?: { readonly reason: SandboxErrorReason; readonly message: string };
   /** Wall time of the whole run, parent side, files and cleanup included. */
   readonly duration_ms: number;
+  /**
+   * True when a pre-spawned child of the warm pool ran it (Node started and the harness loaded
+   * before the run began); false when the run had to start a child of its own.
+   */
+  readonly warm: boolean;
 }
 
 /** The contents of `fixtures.json`: the input, minus the bundles (they are files of their own). */
