@@ -149,10 +149,10 @@ try {
       for (const step of (incident as Partial<Incident>).steps ?? []) {
         const d = step.detail as Record<string, unknown>;
         if (step.stage === 'verify' || step.stage === 'heal') {
-          const { timings, build_ms, sandbox_ms, scan_ms, items_ms } = d;
+          const { timings, build_ms, sandbox_ms, sandbox_warm, scan_ms, items_ms, checks } = d;
           console.log(
             `  ${step.stage} ${step.duration_ms.toFixed(0)} ms`,
-            JSON.stringify({ timings, build_ms, sandbox_ms, scan_ms, items_ms }),
+            JSON.stringify({ timings, build_ms, sandbox_ms, sandbox_warm, scan_ms, items_ms, checks }),
           );
         }
       }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createEvent, type DataOf } from '../../events/index.js';
+import { createEvent, type DataOf, parseEvent } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
 import { runProbes } from '../probe/run-probes.js';
 import type { Ports } from '../runtime/ports.js';
@@ -90,6 +90,32 @@ async function backfill(
     });
   }
   return { state, failures, batches };
+}
+
+/** How far before the fault's onset writes of the broken release are looked for. */
+const WRITES_BEFORE_ONSET_MS = 5 * 60_000;
+
+/**
+ * The SKUs a release wrote since `sinceMs`, as the target announced its writes on
+ * `target.writes` (every write is announced: it is how the validator sees it). Reading the
+ * announcements costs one range read however large the catalog is, unlike a scan of every record.
+ */
+async function writtenBy(ports: Ports, releaseId: string, sinceMs: number): Promise<string[]> {
+  const skus = new Set<string>();
+  let after = `${Math.max(0, Math.floor(sinceMs))}-0`;
+  for (;;) {
+    const entries = await ports.bus.range(streams.targetWrites, after, 1_000);
+    for (const entry of entries) {
+      const parsed = parseEvent(entry.body, ['target.write']);
+      if (parsed.ok && parsed.event.data.release_id === releaseId) {
+        for (const sku of parsed.event.data.skus) skus.add(sku);
+      }
+    }
+    const last = entries.at(-1);
+    if (!last || entries.length < 1_000) break;
+    after = last.id;
+  }
+  return [...skus];
 }
 
 /** SKUs a captured request names (`body.sku`), for the live re-probe. */
@@ -259,15 +285,20 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
   let problem: string | undefined;
   let filled: Backfill = { state, failures: [], batches: 0 };
   try {
-    // Records the old release wrote after verification's scan are damaged too: a scan now, beside
-    // the backfill, finds them, and they are saved and backfilled after.
-    const [first, rescan] = await Promise.all([
+    // Everything the broken release wrote is damaged, also what it wrote after verification
+    // looked (the fix was not live yet): found from the target's write announcements, beside the
+    // backfill, then saved and repaired too.
+    const incident = await ports.store.getIncident(incidentId);
+    const onset = Date.parse(incident?.onset_at ?? incident?.opened_at ?? '') || Date.now();
+    const [first, written] = await Promise.all([
       timed('backfill', () => backfill(ports, target, state, incidentId)),
-      timed('rescan', () => scanRecords(target)),
+      timed('writes', () =>
+        writtenBy(ports, state.previous_release_id, onset - WRITES_BEFORE_ONSET_MS),
+      ),
     ]);
     filled = first;
     const known = new Set(first.state.skus);
-    const more = rescan.damaged.filter((sku) => !known.has(sku));
+    const more = written.filter((sku) => !known.has(sku));
     if (first.state.skus.length + more.length > ports.policy.max_backfill_skus) {
       throw new Error(
         `${more.length} more damaged SKUs found after activation exceed the policy's ${ports.policy.max_backfill_skus}`,
@@ -292,7 +323,7 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
         repaired: state.repaired,
         failed: state.failed,
         batches: filled.batches,
-        found_after_activation: more.length,
+        found_in_writes: more.length,
       },
     });
     if (state.failed > 0) {
@@ -308,7 +339,6 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       }
     }
     if (!problem) {
-      const incident = await ports.store.getIncident(incidentId);
       const skus = [
         ...new Set([...capturedSkus(incident?.diagnosis), ...state.skus.slice(0, REPROBE_SKUS)]),
       ];

@@ -7,6 +7,15 @@ import { FLAGSHIP_ORDER_ID, ordersContaining, seedOrders } from './orders.js';
 import { EligibilityResponseSchema } from './returns.js';
 import { FLAGSHIP_SKU } from './seed.js';
 
+/** The orders fixture at one clock reading; probes for many SKUs at one moment share it. */
+let ordersAt: { readonly at: number; readonly orders: ReturnType<typeof seedOrders> } | undefined;
+const ordersOf = (now: Date) => {
+  if (ordersAt?.at !== now.getTime()) {
+    ordersAt = { at: now.getTime(), orders: seedOrders({ now }) };
+  }
+  return ordersAt.orders;
+};
+
 /**
  * The demo shop as the healing system sees it.
  *
@@ -37,7 +46,7 @@ export const shopTarget = defineTarget({
       name: 'returns-eligibility',
       // Only a SKU someone ordered can be asked about; the first such order is enough.
       request: (sku, ctx) => {
-        const order = ordersContaining(seedOrders({ now: ctx.now }), sku)[0];
+        const order = ordersContaining(ordersOf(ctx.now), sku)[0];
         if (!order) return undefined;
         return {
           method: 'POST',

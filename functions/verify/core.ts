@@ -44,6 +44,9 @@ async function damageOf(target: TargetRuntime, diagnosis: unknown) {
   return { skus: await target.records.skus(), damaged: named };
 }
 
+/** Damaged SKUs whose probes verification calls (each damaged record is checked either way). */
+export const PROBED_SKUS = 20;
+
 /** Where sandbox harnesses and runs live for this process. */
 const sandboxDir = (ports: Ports) => path.resolve(ports.config.SELFHEAL_DATA_DIR, 'sandbox');
 
@@ -146,13 +149,15 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   const catalog = await target.catalogItems(wanted);
   const itemsMs = performance.now() - itemsStarted;
   const harness = await sandboxHarnessOf(ports, target);
+  const affected = scan.damaged.filter((sku) => catalog.has(sku));
   const result = await runSandbox(
     {
       exportName: target.manifest.mapper.export,
       candidate: { id: candidate.id, bundle: candidate.bundle },
       live: { id: live.id, bundle: live.bundle },
       items: [...catalog].map(([sku, item]) => ({ sku, item })),
-      affected: scan.damaged.filter((sku) => catalog.has(sku)),
+      affected,
+      probed: evenSample(affected, PROBED_SKUS),
       sample: sample.filter((sku) => catalog.has(sku)),
       captured: capturedRequests(incident?.diagnosis),
       allowedFields: [...fields],

@@ -372,13 +372,15 @@ class Tally {
 }
 
 /**
- * Affected SKUs: record contract, every applicable probe, then every captured request. Any other
+ * Affected SKUs: record contract, every applicable probe (for the probed ones), then every
+ * captured request. Any other
  * catalog item the candidate's mapper threw on is a failure too (it would stop syncing).
  */
 async function replay(context: CheckContext): Promise<VerificationCheck> {
   const { target, fixtures, clock, records } = context;
   const tally = new Tally('replay');
   const affected = new Set(fixtures.affected);
+  const probed = new Set(fixtures.probed ?? fixtures.affected);
   for (const sku of fixtures.affected) {
     const mapped = records.get(sku);
     if (!mapped) tally.fail(`${sku}: no catalog item to map`);
@@ -388,6 +390,7 @@ async function replay(context: CheckContext): Promise<VerificationCheck> {
       if (issues) tally.fail(`${sku}: record breaks the contract: ${issues}`);
       else tally.pass();
     }
+    if (!probed.has(sku)) continue;
     for (const probe of target.manifest.probes) {
       const request = probe.request(sku, { now: clock });
       if (!request) continue;

@@ -239,6 +239,7 @@ export async function runSandbox(
     liveId: input.live.id,
     items: input.items,
     affected: input.affected,
+    ...(input.probed ? { probed: input.probed } : {}),
     sample: input.sample,
     captured: input.captured,
     allowedFields: input.allowedFields,

@@ -55,6 +55,12 @@ export interface SandboxInput {
   readonly items: ReadonlyArray<{ readonly sku: string; readonly item: unknown }>;
   /** SKUs to replay: their records and probes must be healthy under the candidate. */
   readonly affected: readonly string[];
+  /**
+   * The affected SKUs whose probes are called (default: all of them). Every affected record is
+   * checked against the contract either way; probing a bounded sample keeps a wide fault's
+   * verification short.
+   */
+  readonly probed?: readonly string[];
   /** SKUs of the differential run: mapped through live and candidate and compared. */
   readonly sample: readonly string[];
   /** Failing requests the sensors captured; each must be answered correctly now. */
@@ -96,6 +102,7 @@ export interface SandboxFixtures {
   readonly liveId: string;
   readonly items: SandboxInput['items'];
   readonly affected: readonly string[];
+  readonly probed?: readonly string[];
   readonly sample: readonly string[];
   readonly captured: readonly TargetRequest[];
   readonly allowedFields: readonly string[];
