@@ -152,10 +152,34 @@ try {
           const { timings, build_ms, sandbox_ms, sandbox_warm, scan_ms, items_ms, checks } = d;
           console.log(
             `  ${step.stage} ${step.duration_ms.toFixed(0)} ms`,
-            JSON.stringify({ timings, build_ms, sandbox_ms, sandbox_warm, scan_ms, items_ms, checks }),
+            JSON.stringify({
+              timings,
+              build_ms,
+              sandbox_ms,
+              sandbox_warm,
+              scan_ms,
+              items_ms,
+              checks,
+            }),
           );
         }
       }
+      const steps = ((incident as Partial<Incident>).steps ?? []).filter((step) =>
+        ['validator', 'rca', 'patch', 'guard', 'verify', 'heal'].includes(step.stage),
+      );
+      console.log(
+        '  steps',
+        steps
+          .map(
+            (step) =>
+              `${step.stage}@${step.started_at.slice(17, 23)}+${step.duration_ms.toFixed(0)}`,
+          )
+          .join(' '),
+        'onset',
+        incident.onset_at?.slice(17, 23),
+        'healed',
+        incident.healed_at?.slice(17, 23),
+      );
       console.log(
         `run ${run + 1}: ${incident.status} ttd=${incident.ttd_ms ?? '-'} ms ttr=${incident.ttr_ms ?? '-'} ms`,
       );

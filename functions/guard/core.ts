@@ -119,9 +119,12 @@ export const guardCore: StageCore<'patch.proposal'> = async (event, ports, conte
   const proposal = event.data;
   const incidentId = event.incident_id;
   const now = new Date();
-  const incident = incidentId ? await ports.store.getIncident(incidentId) : undefined;
-
-  const unfit = (await unfitReasons(target, proposal, ports)).map(text);
+  // The incident is read while the patch is checked.
+  const [incident, unfitFound] = await Promise.all([
+    incidentId ? ports.store.getIncident(incidentId) : undefined,
+    unfitReasons(target, proposal, ports),
+  ]);
+  const unfit = unfitFound.map(text);
   let verdict: GuardVerdict;
   let reasons: string[];
   if (unfit.length > 0) {

@@ -55,6 +55,7 @@ async function backfill(
   target: TargetRuntime,
   initial: HealState,
   incidentId: string,
+  prefetched: ReadonlyMap<string, unknown> = new Map(),
 ): Promise<Backfill> {
   const mapper = target.deployer.active()?.mapper;
   if (!mapper) throw new Error('no active release to backfill through');
@@ -63,7 +64,9 @@ async function backfill(
   let batches = 0;
   for (let start = state.backfilled; start < state.skus.length; start += BACKFILL_BATCH) {
     const batch = state.skus.slice(start, start + BACKFILL_BATCH);
-    const items = await target.catalogItems(batch);
+    const items = batch.every((sku) => prefetched.has(sku))
+      ? prefetched
+      : await target.catalogItems(batch);
     const writes: StoredProduct[] = [];
     let { repaired, failed } = state;
     for (const sku of batch) {
@@ -83,7 +86,7 @@ async function backfill(
     }
     await target.records.put(writes);
     batches += 1;
-    state = await updateHealState(ports, incidentId, {
+    state = await updateHealState(ports, incidentId, state, {
       backfilled: start + batch.length,
       repaired,
       failed,
@@ -257,11 +260,19 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     });
   }
 
-  if (state.records_hash_before === undefined) {
-    state = await timed('backup', () => saveBackup(ports, target, incidentId, state));
-  }
-
-  const activation = await timed('activate', () => target.deployer.activate(candidate));
+  // The backup must be durable before a record is overwritten, not before the pointer swaps:
+  // both run at once. A refused activation changes nothing, so the backup is simply unused.
+  const backingUp =
+    state.records_hash_before === undefined
+      ? timed('backup', () => saveBackup(ports, target, incidentId, state))
+      : Promise.resolve(state);
+  // The catalog items the backfill maps are read meanwhile too.
+  const [backedUp, activation, items] = await Promise.all([
+    backingUp,
+    timed('activate', () => target.deployer.activate(candidate)),
+    timed('items', () => target.catalogItems(state.skus.slice(state.backfilled))),
+  ]);
+  state = backedUp;
   if (!activation.ok) {
     return end('failed', {
       release_id: candidate.id,
@@ -270,17 +281,20 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       reason: `activation refused: ${activation.reason}: ${activation.message}`,
     });
   }
-  await ports.store.appendAudit({
-    actor: 'heal',
-    action: 'release.activated',
-    incident_id: incidentId,
-    detail: {
-      release: candidate.id,
-      hash: candidate.hash,
-      previous: state.previous_release_id,
-      previous_hash: state.previous_release_hash,
-    },
-  });
+  // Audit appends are serialized by the store; they run beside the work they record.
+  const audits: Promise<unknown>[] = [
+    ports.store.appendAudit({
+      actor: 'heal',
+      action: 'release.activated',
+      incident_id: incidentId,
+      detail: {
+        release: candidate.id,
+        hash: candidate.hash,
+        previous: state.previous_release_id,
+        previous_hash: state.previous_release_hash,
+      },
+    }),
+  ];
 
   let problem: string | undefined;
   let filled: Backfill = { state, failures: [], batches: 0 };
@@ -288,13 +302,14 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     // Everything the broken release wrote is damaged, also what it wrote after verification
     // looked (the fix was not live yet): found from the target's write announcements, beside the
     // backfill, then saved and repaired too.
-    const incident = await ports.store.getIncident(incidentId);
-    const onset = Date.parse(incident?.onset_at ?? incident?.opened_at ?? '') || Date.now();
-    const [first, written] = await Promise.all([
-      timed('backfill', () => backfill(ports, target, state, incidentId)),
-      timed('writes', () =>
-        writtenBy(ports, state.previous_release_id, onset - WRITES_BEFORE_ONSET_MS),
-      ),
+    const [first, { written, incident }] = await Promise.all([
+      timed('backfill', () => backfill(ports, target, state, incidentId, items)),
+      timed('writes', async () => {
+        const incident = await ports.store.getIncident(incidentId);
+        const onset = Date.parse(incident?.onset_at ?? incident?.opened_at ?? '') || Date.now();
+        const since = onset - WRITES_BEFORE_ONSET_MS;
+        return { incident, written: await writtenBy(ports, state.previous_release_id, since) };
+      }),
     ]);
     filled = first;
     const known = new Set(first.state.skus);
@@ -314,50 +329,55 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       };
     }
     state = filled.state;
-    await ports.store.appendAudit({
-      actor: 'heal',
-      action: 'backfill.completed',
-      incident_id: incidentId,
-      detail: {
-        skus: state.skus.length,
-        repaired: state.repaired,
-        failed: state.failed,
-        batches: filled.batches,
-        found_in_writes: more.length,
-      },
-    });
+    audits.push(
+      ports.store.appendAudit({
+        actor: 'heal',
+        action: 'backfill.completed',
+        incident_id: incidentId,
+        detail: {
+          skus: state.skus.length,
+          repaired: state.repaired,
+          failed: state.failed,
+          batches: filled.batches,
+          found_in_writes: more.length,
+        },
+      }),
+    );
     if (state.failed > 0) {
       problem = `backfill failed for ${state.failed} SKUs (${filled.failures.join(', ')})`;
     }
     if (!problem) {
-      const after = await timed('revalidate', () => target.records.getMany(state.skus));
-      const invalid = after.filter(
-        (product) => !target.manifest.recordContract.safeParse(product.record).success,
-      );
-      if (invalid.length > 0 || after.length !== state.skus.length) {
-        problem = `${invalid.length + state.skus.length - after.length} repaired records still break the contract`;
-      }
-    }
-    if (!problem) {
+      // The repaired records read back, and the target probed live, at once.
       const skus = [
         ...new Set([...capturedSkus(incident?.diagnosis), ...state.skus.slice(0, REPROBE_SKUS)]),
       ];
-      const probed = await timed('reprobe', () =>
-        runProbes(target.manifest, skus, {
-          baseUrl: targetBaseUrl(ports),
-          timeoutMs: ports.config.PROBE_TIMEOUT_MS,
-          now: new Date(),
-        }),
+      const [after, probed] = await Promise.all([
+        timed('revalidate', () => target.records.getMany(state.skus)),
+        timed('reprobe', () =>
+          runProbes(target.manifest, skus, {
+            baseUrl: targetBaseUrl(ports),
+            timeoutMs: ports.config.PROBE_TIMEOUT_MS,
+            now: new Date(),
+          }),
+        ),
+      ]);
+      const invalid = after.filter(
+        (product) => !target.manifest.recordContract.safeParse(product.record).success,
       );
-      const first = probed.findings[0];
-      if (first) {
-        problem = `live probe ${first.probe} for ${first.sku} failed: ${first.reason}`;
+      const finding = probed.findings[0];
+      if (invalid.length > 0 || after.length !== state.skus.length) {
+        problem = `${invalid.length + state.skus.length - after.length} repaired records still break the contract`;
+      } else if (finding) {
+        problem = `live probe ${finding.probe} for ${finding.sku} failed: ${finding.reason}`;
       }
     }
   } catch (error) {
     problem = `heal failed: ${error instanceof Error ? error.message : String(error)}`;
   }
 
+  // Healed (or not) now: the bookkeeping below is not part of the time to repair.
+  const healedAt = new Date().toISOString();
+  await Promise.all(audits);
   if (problem) {
     const restored = await timed('rollback', () => restoreTarget(ports, target, state, incidentId));
     await ports.store.appendAudit({
@@ -384,13 +404,15 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     );
   }
 
-  await updateHealState(ports, incidentId, { phase: 'healed' });
-  await recordReleases(ports, target, candidate);
+  await Promise.all([
+    updateHealState(ports, incidentId, state, { phase: 'healed' }),
+    recordReleases(ports, target, candidate),
+  ]);
   return end('healed', {
     release_id: candidate.id,
     previous_release_id: state.previous_release_id,
     backfill: { repaired: state.repaired, failed: state.failed },
-    healed_at: new Date().toISOString(),
+    healed_at: healedAt,
   });
 };
 

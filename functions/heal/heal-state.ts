@@ -70,14 +70,16 @@ export async function claimHeal(
     : { kind: 'taken', state: existing };
 }
 
-/** Merges changes into the stored state (one writer per incident: the claim holder). */
+/**
+ * Merges changes into the state and stores it. The claim holder is the only writer of an
+ * incident's state, so it writes from the state it holds, without reading it back first.
+ */
 export async function updateHealState(
   ports: Pick<Ports, 'kv' | 'tables'>,
   incidentId: string,
+  current: HealState,
   changes: Partial<HealState>,
 ): Promise<HealState> {
-  const current = await readHealState(ports, incidentId);
-  if (!current) throw new Error(`no heal state for ${incidentId}`);
   const next = { ...current, ...changes };
   await ports.kv.put(table(ports), { ...healKey(incidentId), state: JSON.stringify(next) });
   return next;
@@ -111,7 +113,7 @@ export async function saveBackup(
       products: JSON.stringify(products),
     })),
   );
-  return updateHealState(ports, incidentId, {
+  return updateHealState(ports, incidentId, state, {
     ...(first ? {} : { skus: [...state.skus, ...more] }),
     records_hash_before: recordsHash([...earlier, ...snapshot.products]),
     backup_chunks: offset + chunks.length,

@@ -60,7 +60,7 @@ export async function rollbackHealedIncident(
     await ports.store.updateIncident(incidentId, { status: 'failed' });
     return { ok: false, status: 500, message: restored.message ?? 'rollback did not restore' };
   }
-  await updateHealState(ports, incidentId, { phase: 'rolled_back' });
+  await updateHealState(ports, incidentId, state, { phase: 'rolled_back' });
   await ports.store.updateIncident(incidentId, { status: 'rolled_back' });
   await ports.store.setActiveRelease(target.manifest.name, state.previous_release_id);
   return {

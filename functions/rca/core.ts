@@ -1,5 +1,6 @@
 import { createEvent, type EventOf } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
+import { isClosedIncidentStatus } from '../ports/trace-store.js';
 import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { confidenceOf, type Evidence, type SignalFacts } from './evidence.js';
@@ -65,18 +66,21 @@ export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
     `inc_${context.idFor(0).slice(0, 20)}`,
   );
 
-  if (!opened && incident.status === 'healed') {
+  if (!opened && isClosedIncidentStatus(incident.status)) {
     await ports.store.appendAudit({
       actor: 'rca',
       action: 'signal.late',
       incident_id: incident.id,
-      detail: { signal: signal.id, kind: signal.data.kind, healed_at: incident.healed_at },
+      detail: { signal: signal.id, kind: signal.data.kind, status: incident.status },
     });
     return {
       status: 'skipped',
       outputs: [],
       incident_id: incident.id,
-      detail: { reason: 'the fault was healed before this signal', signal: signal.id },
+      detail: {
+        reason: `observed before the incident ended ${incident.status}`,
+        signal: signal.id,
+      },
     };
   }
 

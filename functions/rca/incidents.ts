@@ -1,5 +1,9 @@
 import type { EventOf } from '../../events/index.js';
-import { type IncidentSummary, TraceStoreConflictError } from '../ports/trace-store.js';
+import {
+  type IncidentSummary,
+  isClosedIncidentStatus,
+  TraceStoreConflictError,
+} from '../ports/trace-store.js';
 import type { Ports } from '../runtime/ports.js';
 
 /**
@@ -9,6 +13,31 @@ import type { Ports } from '../runtime/ports.js';
 export function signatureOf(signal: EventOf<'signal'>): string {
   const kind = signal.data.kind === 'DependencyDown' ? 'availability' : 'data';
   return `${signal.data.target}/record/${signal.data.field ?? '*'}/${kind}`;
+}
+
+/**
+ * The newest closed incident of `signature` that was closed after `onset`: a signal about a
+ * fault observed before its incident ended (a probe that ran just before the fix went live, a
+ * failing call in flight while a person rejected the patch) belongs to that incident and must
+ * not open a new one. Closed means healed (at `healed_at`) or any other closed status (at its
+ * last audit entry).
+ */
+async function closedBefore(
+  ports: Pick<Ports, 'store'>,
+  target: string,
+  signature: string,
+  onset: number,
+): Promise<IncidentSummary | undefined> {
+  const recent = await ports.store.listIncidents({ target, limit: 10 });
+  const newest = recent.find((incident) => incident.signature === signature);
+  if (!newest || !isClosedIncidentStatus(newest.status)) return undefined;
+  let closedAt: number | undefined;
+  if (newest.healed_at) closedAt = Date.parse(newest.healed_at);
+  else {
+    const [last] = await ports.store.listAudit({ incident_id: newest.id, limit: 1 });
+    if (last) closedAt = Date.parse(last.at);
+  }
+  return closedAt !== undefined && onset <= closedAt ? newest : undefined;
 }
 
 /**
@@ -24,19 +53,7 @@ export async function openOrJoin(
   const open = await ports.store.findOpenIncident(signature);
   if (open) return { incident: open, opened: false };
   const onset = signal.data.onset_at ?? signal.occurred_at;
-  // A signal about a fault that was already healed when it was observed (a probe that ran just
-  // before the fix went live) belongs to that incident: it must not open a new one.
-  const healed = await ports.store.listIncidents({
-    status: 'healed',
-    target: signal.data.target,
-    limit: 5,
-  });
-  const late = healed.find(
-    (incident) =>
-      incident.signature === signature &&
-      incident.healed_at !== null &&
-      Date.parse(onset) <= Date.parse(incident.healed_at),
-  );
+  const late = await closedBefore(ports, signal.data.target, signature, Date.parse(onset));
   if (late) return { incident: late, opened: false };
   try {
     const incident = await ports.store.createIncident({

@@ -18,8 +18,17 @@ export interface ShopServiceOptions {
   readonly snapshotsTable: string;
   /** Where release bundles are kept (content-addressed). */
   readonly releasesDir?: string;
+  /**
+   * Index shards of the product store (default {@link SHOP_INDEX_SHARDS}). Every sync rewrites
+   * the shards its SKUs fall in, so fewer shards mean fewer writes per sync and larger items:
+   * 16 suit catalogs up to a few tens of thousands of SKUs (about 50 KB a shard at 10,000).
+   */
+  readonly indexShards?: number;
   readonly now?: () => Date;
 }
+
+/** Index shards of the demo shop's product store. */
+export const SHOP_INDEX_SHARDS = 16;
 
 /** The demo shop running in this process: its records, orders, releases and sync. */
 export interface ShopService extends TargetRuntime {
@@ -38,7 +47,10 @@ export interface ShopService extends TargetRuntime {
  */
 export async function createShopService(options: ShopServiceOptions): Promise<ShopService> {
   const now = options.now ?? (() => new Date());
-  const records: ProductStore = createKvProductStore(options.kv, { table: options.table });
+  const records: ProductStore = createKvProductStore(options.kv, {
+    table: options.table,
+    indexShards: options.indexShards ?? SHOP_INDEX_SHARDS,
+  });
   const deployer = new LocalDeployer({
     exportName: shopTarget.mapper.export,
     ...(options.releasesDir ? { dir: options.releasesDir } : {}),

@@ -97,8 +97,10 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   }
   const stored = event.data.proposal ? undefined : await loadProposal(ports, event.data.patch_id);
   const proposal = event.data.proposal ?? stored?.proposal;
-  const incident = incidentId ? await ports.store.getIncident(incidentId) : undefined;
-  const fields = event.data.fields ?? stored?.fields ?? incident?.fields ?? [];
+  const incidentRead = incidentId
+    ? ports.store.getIncident(incidentId)
+    : Promise.resolve(undefined);
+  incidentRead.catch(() => undefined);
 
   const fail = (reason: string, extra: Record<string, unknown> = {}) =>
     finish(ports, {
@@ -116,10 +118,11 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   const live = target.deployer.active()?.release;
   if (!base || !live) return fail(`base release ${proposal.base_release_id} is not available`);
 
-  // The records are read while the candidate builds.
+  // The incident and the records are read while the candidate builds.
   const scanStarted = performance.now();
-  const scanning = damageOf(target, incident?.diagnosis).then((scan) => ({
-    scan,
+  const scanning = incidentRead.then(async (incident) => ({
+    incident,
+    scan: await damageOf(target, incident?.diagnosis),
     ms: performance.now() - scanStarted,
   }));
   scanning.catch(() => undefined);
@@ -141,7 +144,8 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   }
   const buildMs = performance.now() - buildStarted;
 
-  const { scan, ms: scanMs } = await scanning;
+  const { scan, incident, ms: scanMs } = await scanning;
+  const fields = event.data.fields ?? stored?.fields ?? incident?.fields ?? [];
   const sample = evenSample(scan.skus, ports.config.SELFHEAL_VERIFY_SAMPLE);
   const smokeSkus = target.manifest.smokeCases.flatMap((smoke) => smoke.skus ?? []);
   const wanted = [...new Set([...scan.damaged, ...sample, ...smokeSkus])];
@@ -214,45 +218,48 @@ async function finish(ports: Ports, f: Finish): Promise<StageResult> {
     ...(reason ? { reason } : {}),
   };
   if (f.incidentId) {
-    await ports.store.recordVerification({
-      id: `ver_${f.context.idFor(0).slice(0, 20)}`,
-      incident_id: f.incidentId,
-      patch_id: f.patchId,
-      release_id: f.candidate?.id ?? null,
-      passed: ok,
-      checks: f.checks.map((check) => ({
-        name: check.name,
-        passed: check.ok,
-        duration_ms: check.duration_ms,
-        detail: {
-          passed: check.passed,
-          failed: check.failed,
-          first_failures: check.first_failures,
-        },
-      })),
-      created_at: new Date().toISOString(),
-    });
-    await ports.store.updateIncident(f.incidentId, {
-      status: ok ? 'verified' : 'verification_failed',
-      verification,
-    });
-    await ports.store.appendAudit({
-      actor: 'verify',
-      action: ok ? 'verification.passed' : 'verification.failed',
-      incident_id: f.incidentId,
-      detail: {
+    // Independent writes, at once: the verdict waits on none of them.
+    await Promise.all([
+      ports.store.recordVerification({
+        id: `ver_${f.context.idFor(0).slice(0, 20)}`,
+        incident_id: f.incidentId,
         patch_id: f.patchId,
-        candidate: f.candidate?.id ?? null,
-        hash: f.candidate?.hash ?? null,
-        checks: f.checks.map(({ name, ok: passed, passed: n, failed }) => ({
-          name,
-          ok: passed,
-          passed: n,
-          failed,
+        release_id: f.candidate?.id ?? null,
+        passed: ok,
+        checks: f.checks.map((check) => ({
+          name: check.name,
+          passed: check.ok,
+          duration_ms: check.duration_ms,
+          detail: {
+            passed: check.passed,
+            failed: check.failed,
+            first_failures: check.first_failures,
+          },
         })),
-        ...(reason ? { reason } : {}),
-      },
-    });
+        created_at: new Date().toISOString(),
+      }),
+      ports.store.updateIncident(f.incidentId, {
+        status: ok ? 'verified' : 'verification_failed',
+        verification,
+      }),
+      ports.store.appendAudit({
+        actor: 'verify',
+        action: ok ? 'verification.passed' : 'verification.failed',
+        incident_id: f.incidentId,
+        detail: {
+          patch_id: f.patchId,
+          candidate: f.candidate?.id ?? null,
+          hash: f.candidate?.hash ?? null,
+          checks: f.checks.map(({ name, ok: passed, passed: n, failed }) => ({
+            name,
+            ok: passed,
+            passed: n,
+            failed,
+          })),
+          ...(reason ? { reason } : {}),
+        },
+      }),
+    ]);
   }
   const event: EventOf<'verification'> = createEvent('verification', verification, {
     source: 'verify',
