@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createEvent } from '../events/index.js';
+import { DEMO_ADMIN_TOKEN } from '../functions/runtime/config.js';
 import { freePort, type SpawnedScript, spawnScript, waitFor } from './support/runtime.js';
 import {
   requireService,
@@ -40,8 +44,8 @@ async function stop(runtime: SpawnedScript): Promise<number | string> {
 }
 
 describe('Local runtime: embedded', () => {
-  it('answers /healthz naming the embedded backends, and exits 0 on SIGTERM', async () => {
-    const { runtime, health } = await startRuntime({
+  it('answers /healthz naming the embedded backends, heals the flagship fault, exits 0 on SIGTERM', async () => {
+    const { runtime, health, url } = await startRuntime({
       REDIS_URL: '',
       DATABASE_URL: '',
       AWS_ENDPOINT_URL_DYNAMODB: '',
@@ -53,6 +57,32 @@ describe('Local runtime: embedded', () => {
       expect(first.backends).toEqual({ bus: 'memory', store: 'pglite', kv: 'dynalite' });
       expect(Object.keys(first.streams)).toContain('catalog.pushes');
       expect(first.streams['catalog.pushes']).toMatchObject({ length: 0, pending: 0, lag: 0 });
+
+      // The flagship fault heals by itself on the embedded stores, with no further action.
+      const admin = { authorization: `Bearer ${DEMO_ADMIN_TOKEN}` };
+      const injected = await fetch(`${url}/api/scenarios/return-policy-sync/inject`, {
+        method: 'POST',
+        headers: admin,
+      });
+      expect(injected.status).toBe(202);
+      const healed = await waitFor(
+        'a healed incident',
+        async () => {
+          const response = await fetch(`${url}/api/incidents?status=healed`);
+          const { incidents } = (await response.json()) as { incidents: Array<{ id: string }> };
+          return incidents[0];
+        },
+        60_000,
+      );
+      expect(healed.id).toMatch(/^inc_/);
+      const eligibility = await fetch(`${url}/shop/returns/eligibility`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ order_id: '8734', sku: 'SKU-1001' }),
+      });
+      expect(eligibility.status).toBe(200);
+      const chain = (await (await fetch(`${url}/api/audit/verify`)).json()) as { ok: boolean };
+      expect(chain.ok).toBe(true);
     } finally {
       const code = await stop(runtime);
       expect(code, runtime.output()).toBe(0);
@@ -70,6 +100,25 @@ describe('Local runtime: embedded', () => {
     expect(code).toBe(1);
     expect(runtime.output()).toContain('PORT');
     expect(runtime.output()).toContain('REDIS_URL (must be a URL with protocol redis: or rediss:)');
+  });
+
+  it('refuses to start on an invalid policy and names the file and the field', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'policy-'));
+    const file = path.join(dir, 'policy.json');
+    writeFileSync(file, JSON.stringify({ autonomy: { 'dropped-field': 'always' } }));
+    try {
+      const runtime = spawnScript('infra/local/main.ts', {
+        PORT: String(await freePort()),
+        SELFHEAL_POLICY_FILE: file,
+      });
+      const code = await runtime.exited;
+
+      expect(code).toBe(1);
+      expect(runtime.output()).toContain(`${file}: autonomy.dropped-field`);
+      expect(runtime.output()).not.toContain('fatal:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { PolicyError } from '../../functions/guard/policy.js';
 import { ConfigError, parseConfig } from '../../functions/runtime/config.js';
 import { createLogger } from '../../functions/runtime/logger.js';
 import { startLocalSystem } from './system.js';
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PolicyError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(
     `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
