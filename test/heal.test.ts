@@ -211,6 +211,26 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         const chain = await api.get<{ ok: boolean; entries: number }>('/api/audit/verify');
         expect(chain.body.ok).toBe(true);
         expect(chain.body.entries).toBeGreaterThanOrEqual(actions.length);
+
+        // The dashboard's figures come from the same recorded incident.
+        const metrics = await api.get<{
+          incidents: Array<{ id: string; ttr_ms: number | null }>;
+          summary: { healed: number; ttr_p50_ms: number | null; heal_success_rate: number | null };
+          by_fault_class: Record<string, number>;
+          streams: Record<string, { lag: number }>;
+        }>('/api/metrics');
+        expect(metrics.status).toBe(200);
+        expect(metrics.body.incidents.find((i) => i.id === summary.id)?.ttr_ms).toBe(
+          incident.ttr_ms,
+        );
+        expect(metrics.body.summary).toMatchObject({ healed: 1, heal_success_rate: 1 });
+        expect(metrics.body.summary.ttr_p50_ms).toBe(incident.ttr_ms);
+        expect(metrics.body.by_fault_class['dropped-field']).toBe(1);
+        expect(Object.keys(metrics.body.streams)).toContain('catalog.pushes');
+        const scenarios = await api.get<{ scenarios: Array<{ id: string }> }>('/api/scenarios');
+        expect(scenarios.body.scenarios.map((scenario) => scenario.id)).toContain(
+          'return-policy-sync',
+        );
       });
 
       it('exports the fix as a git patch that applies to the source it was made for', async () => {

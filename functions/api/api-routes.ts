@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Ports } from '../runtime/ports.js';
-import { returnPolicyNightlyPush } from '../shop/scenarios.js';
+import { returnPolicyNightlyPush, SCENARIOS } from '../shop/scenarios.js';
 import type { ShopService } from '../shop/shop-service.js';
 import { standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
 import { requireAdmin } from './admin-auth.js';
 import { createIncidentRoutes } from './incident-routes.js';
+import { computeMetrics } from './metrics.js';
 
 const LimitSchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -36,6 +37,8 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
   });
 
   app.route('/incidents', createIncidentRoutes(ports));
+
+  app.get('/metrics', async (c) => c.json(await computeMetrics(ports)));
 
   app.get('/audit/verify', async (c) => c.json(await ports.store.verifyAuditChain()));
 
@@ -75,6 +78,8 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
       })),
     });
   });
+
+  app.get('/scenarios', (c) => c.json({ scenarios: SCENARIOS }));
 
   app.post('/scenarios/reset', admin, async (c) => {
     const started = performance.now();

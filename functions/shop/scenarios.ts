@@ -36,3 +36,23 @@ export function priceChangePush(now: Date, category = 'electronics'): CatalogPus
     }));
   return { catalog_version: `prices-${now.getTime()}`, pushed_at: at, items };
 }
+
+/** A fault the demo can inject, as the dashboard lists it. */
+export interface ScenarioInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** The fault class the system should diagnose. */
+  readonly fault_class: string;
+}
+
+/** The demo's fault library. */
+export const SCENARIOS: readonly ScenarioInfo[] = [
+  {
+    id: 'return-policy-sync',
+    name: 'Return policy dropped by a sync refactor',
+    description:
+      'Release R2 of the catalog sync, a refactor, stops mapping return_policy; the nightly push then makes every clearance item final sale. Records get no return policy and the returns eligibility check fails.',
+    fault_class: 'dropped-field',
+  },
+];

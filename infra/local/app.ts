@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { Hono } from 'hono';
 import { createApiRoutes } from '../../functions/api/api-routes.js';
+import { streamHealth } from '../../functions/api/stream-health.js';
 import { createWebhookRoutes } from '../../functions/api/webhook-routes.js';
-import { deadLetterStreamOf, type StreamStats } from '../../functions/ports/bus.js';
 import type { Ports } from '../../functions/runtime/ports.js';
 import { publishSignal } from '../../functions/runtime/signals.js';
 import { createShopApi } from '../../functions/shop/http.js';
@@ -21,37 +21,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-
-/** Per-stream figures of `/healthz`, summed over the consumer groups that read the stream. */
-export interface StreamHealth extends StreamStats {
-  readonly dead_letters: number;
-  /** Each consuming stage's own view. */
-  readonly groups: Record<string, StreamStats>;
-}
-
-/** Stats of every stage input stream, read through each consuming stage's group. */
-export async function streamHealth(ports: Ports): Promise<Record<string, StreamHealth>> {
-  const byStream = new Map<string, string[]>();
-  for (const stage of topology)
-    byStream.set(stage.input, [...(byStream.get(stage.input) ?? []), stage.name]);
-  const entries = await Promise.all(
-    [...byStream].map(async ([stream, groups]) => {
-      const [stats, deadLetters] = await Promise.all([
-        Promise.all(groups.map((group) => ports.bus.stats(stream, group))),
-        ports.bus.length(deadLetterStreamOf(stream)),
-      ]);
-      const health: StreamHealth = {
-        length: stats[0]?.length ?? 0,
-        pending: stats.reduce((sum, s) => sum + s.pending, 0),
-        lag: Math.max(0, ...stats.map((s) => s.lag)),
-        dead_letters: deadLetters,
-        groups: Object.fromEntries(groups.map((group, i) => [group, stats[i] as StreamStats])),
-      };
-      return [stream, health] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
-}
 
 export interface AppOptions {
   /** Folder of the built web app (`web/dist`); the dashboard is served from it when present. */
