@@ -259,6 +259,45 @@ function busContract(label: string, makeBus: () => Bus) {
       expect(afterLast).toEqual([]);
     });
 
+    it('tails a stream after an id without a group, waiting for the next entry', async () => {
+      const stream = fresh();
+      const ids = await bus.publishMany(stream, ['t0', 't1', 't2']);
+
+      const afterFirst = await bus.tail(stream, ids[0] ?? '', { count: 10 });
+      const capped = await bus.tail(stream, '0-0', { count: 2 });
+      const waiting = bus.tail(stream, ids[2] ?? '', { count: 10, blockMs: 10_000 });
+      await sleep(100);
+      const next = await bus.publish(stream, 't3');
+
+      expect(afterFirst).toEqual([
+        { id: ids[1], body: 't1' },
+        { id: ids[2], body: 't2' },
+      ]);
+      expect(bodies(capped)).toEqual(['t0', 't1']);
+      expect(await waiting).toEqual([{ id: next, body: 't3' }]);
+      expect(await bus.tail(stream, next, { count: 10, blockMs: 50 })).toEqual([]);
+      expect(await bus.tail(fresh(), '0-0', { count: 10 })).toEqual([]);
+    });
+
+    it('tails a stream that does not exist yet once it is created', async () => {
+      const stream = fresh();
+
+      const waiting = bus.tail(stream, '0-0', { count: 10, blockMs: 10_000 });
+      await sleep(100);
+      await bus.publish(stream, 'first');
+
+      expect(bodies(await waiting)).toEqual(['first']);
+    });
+
+    it('names the newest entry of a stream, 0-0 for a missing one', async () => {
+      const stream = fresh();
+      const ids = await bus.publishMany(stream, ['l0', 'l1', 'l2']);
+
+      expect(await bus.lastId(stream)).toBe(ids[2]);
+      expect(await bus.lastId(fresh())).toBe('0-0');
+      expect(await bus.tail(stream, await bus.lastId(stream), { count: 10 })).toEqual([]);
+    });
+
     it('wakes a blocking read when an entry is published', async () => {
       const stream = fresh();
       await bus.ensureGroup(stream, group);
@@ -277,9 +316,13 @@ function busContract(label: string, makeBus: () => Bus) {
       const reading = closing.read(stream, group, 'c1', { count: 10, blockMs: 10_000 });
       await sleep(100);
 
+      const tailing = closing.tail(stream, '0-0', { count: 10, blockMs: 10_000 });
+      await sleep(100);
+
       await closing.close();
 
       expect(await reading).toEqual([]);
+      expect(await tailing).toEqual([]);
       await expect(closing.publish(stream, 'too late')).rejects.toBeInstanceOf(BusClosedError);
     });
 

@@ -12,9 +12,19 @@ const backend = `http://127.0.0.1:${process.env.PORT || 3000}`;
 /** Paths the dev server forwards to the local runtime instead of serving itself. */
 const proxiedPaths = ['/api', '/healthz', '/webhooks', '/shop'] as const;
 
+/**
+ * The shared event registry (`events/`) imports `node:crypto` to create and derive event ids,
+ * which only the server does; the browser gets a small shim so the dashboard parses frames with
+ * the very same registry.
+ */
+const nodeCryptoShim = fileURLToPath(new URL('./src/lib/node-crypto-shim.ts', import.meta.url));
+
 export default defineConfig({
   root: webRoot,
   plugins: [react(), tailwindcss()],
+  resolve: {
+    alias: { 'node:crypto': nodeCryptoShim },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

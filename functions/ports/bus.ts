@@ -8,7 +8,9 @@
  * - a group shares work: two consumers of one group never receive the same new entry;
  * - `deliveries` counts how many times an entry was handed to a consumer of the group;
  * - dead-lettering copies the original body, the reason and the delivery count to
- *   `deadLetterStreamOf(stream)` and acks the entry in one step.
+ *   `deadLetterStreamOf(stream)` and acks the entry in one step;
+ * - `range`, `tail` and `lastId` read without a group and change no group's state: replay,
+ *   and the one live tailer per process behind the SSE stream.
  */
 export interface BusMessage {
   /** Stream entry id (`<ms>-<seq>`), monotonic within a stream. */
@@ -18,6 +20,14 @@ export interface BusMessage {
   readonly body: string;
   /** Times this entry has been delivered to the group, this delivery included (≥ 1). */
   readonly deliveries: number;
+}
+
+/** One entry of a stream read without a group. */
+export interface StreamEntry {
+  /** Stream entry id (`<ms>-<seq>`). */
+  readonly id: string;
+  /** The published body, byte for byte. */
+  readonly body: string;
 }
 
 export interface ReadOptions {
@@ -98,6 +108,17 @@ export interface Bus {
     afterId: string,
     count: number,
   ): Promise<Array<{ id: string; body: string }>>;
+  /**
+   * Reads entries after `afterId` without a group (`XREAD`), waiting up to `blockMs` for the
+   * first one when there is none yet: how a live tailer follows a stream without polling. Ends
+   * empty when the wait times out or the bus closes.
+   */
+  tail(stream: string, afterId: string, options: ReadOptions): Promise<StreamEntry[]>;
+  /**
+   * The id of the newest entry (`XREVRANGE + - COUNT 1`), `0-0` for an empty or missing
+   * stream: the position a tailer starts from to see only what is published after it.
+   */
+  lastId(stream: string): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { startScheduledProbe } from '../../functions/probe/schedule.js';
 import { buildPorts } from '../../functions/runtime/build-ports.js';
 import type { Config } from '../../functions/runtime/config.js';
@@ -11,8 +12,14 @@ import { type Ports, providePorts } from '../../functions/runtime/ports.js';
 import type { StreamBatchHandler } from '../../functions/runtime/stream-batch.js';
 import { warmHealingPath } from '../../functions/runtime/warm.js';
 import { createShopService, type ShopService } from '../../functions/shop/shop-service.js';
+import { parseStreamSettings, type StreamSettings } from '../../functions/stream/settings.js';
+import { createTraceStream, type TraceStream } from '../../functions/stream/sse-handler.js';
 import { topology } from '../topology.js';
 import { createApp } from './app.js';
+import { createStreamShim, installLambdaStreamingRuntime } from './stream-shim.js';
+
+/** The path the live trace stream answers on; every other path is the Hono app's. */
+const STREAM_PATH = '/api/stream';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -21,12 +28,28 @@ export interface LocalSystem {
   readonly url: string;
   readonly ports: Ports;
   readonly shop: ShopService;
-  /** Drains the pollers (in-flight batches finish and are acked), closes everything. */
+  /** The live trace stream (`GET /api/stream`): its settings and counters. */
+  readonly stream: TraceStream;
+  /**
+   * Ends the open stream connections, drains the pollers (in-flight batches finish and are
+   * acked), closes everything.
+   */
   stop(): Promise<Array<{ stage: string; stats?: PollerStats; error?: unknown }>>;
 }
 
+export interface LocalSystemOptions {
+  /** Stream settings over those of the `SELFHEAL_SSE_*` environment variables. */
+  readonly stream?: Partial<StreamSettings>;
+}
+
 /** Starts the whole local system on `config.HOST:config.PORT`. */
-export async function startLocalSystem(config: Config, logger: Logger): Promise<LocalSystem> {
+export async function startLocalSystem(
+  config: Config,
+  logger: Logger,
+  options: LocalSystemOptions = {},
+): Promise<LocalSystem> {
+  // First, so a bad SELFHEAL_SSE_* value stops start-up before anything is opened.
+  const streamSettings = { ...parseStreamSettings(), ...options.stream };
   let shop: ShopService | undefined;
   const ports = await buildPorts(config, logger, {
     target: async (base) => {
@@ -70,8 +93,23 @@ export async function startLocalSystem(config: Config, logger: Logger): Promise<
   const url = `http://${config.HOST}:${config.PORT}`;
   const app = createApp(ports, { webRoot: join(root, 'web/dist'), selfUrl: url, shop: theShop });
   const stopProbe = startScheduledProbe(ports, theShop, { intervalMs: config.PROBE_INTERVAL_MS });
+  // GET /api/stream is the Lambda-shaped streaming handler, run by the shim as the Lambda
+  // runtime would; every other path goes to the Hono app.
+  installLambdaStreamingRuntime();
+  const streamLogger = logger.child({ component: 'stream' });
+  const stream = createTraceStream({
+    resources: () => ({ bus: ports.bus, logger: streamLogger }),
+    settings: streamSettings,
+  });
+  const shim = createStreamShim(stream.handler, { logger: streamLogger });
+  const honoListener = getRequestListener(app.fetch, { hostname: config.HOST });
   await warming;
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  const server = createServer({ noDelay: true }, (request, response) => {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (path === STREAM_PATH) shim.handle(request, response);
+    else void honoListener(request, response);
+  });
+  server.listen(config.PORT, config.HOST);
   await new Promise<void>((done, fail) => {
     server.once('listening', () => done());
     server.once('error', fail);
@@ -82,8 +120,17 @@ export async function startLocalSystem(config: Config, logger: Logger): Promise<
     url,
     ports,
     shop: theShop,
+    stream,
     async stop() {
-      await new Promise<void>((done) => server.close(() => done()));
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      // Stream clients get a clean end (they would reconnect with their last id), and those
+      // that do not take it within a second are cut, so stopping never waits on a client.
+      stream.close();
+      await shim.close(1_000);
+      server.closeIdleConnections();
+      const stragglers = setTimeout(() => server.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(stragglers);
       abort.abort();
       await stopProbe();
       const settled = await Promise.allSettled(pollers);

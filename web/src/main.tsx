@@ -1,6 +1,9 @@
+import { QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.js';
+import { AdminTokenProvider } from './features/admin/admin-token.js';
+import { createQueryClient } from './lib/query-client.js';
 import './index.css';
 
 const container = document.getElementById('root');
@@ -11,6 +14,10 @@ if (!container) {
 
 createRoot(container).render(
   <StrictMode>
-    <App />
+    <QueryClientProvider client={createQueryClient()}>
+      <AdminTokenProvider>
+        <App />
+      </AdminTokenProvider>
+    </QueryClientProvider>
   </StrictMode>,
 );

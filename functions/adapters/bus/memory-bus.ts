@@ -6,6 +6,7 @@ import {
   deadLetterStreamOf,
   type PublishOptions,
   type ReadOptions,
+  type StreamEntry,
   type StreamStats,
 } from '../../ports/bus.js';
 import { BusClosedError, BusGroupMissingError } from './bus-errors.js';
@@ -221,6 +222,30 @@ export class MemoryBus implements Bus {
     return entries
       .slice(start, start + count)
       .map((entry) => ({ id: entry.id, body: bodyOfFields(entry.fields) }));
+  }
+
+  async tail(stream: string, afterId: string, options: ReadOptions): Promise<StreamEntry[]> {
+    this.#assertOpen();
+    const after = parseEntryId(afterId);
+    const blockMs = options.blockMs ?? 0;
+    const deadline = performance.now() + blockMs;
+    for (;;) {
+      const entries = this.#streams.get(stream)?.entries ?? [];
+      const start = firstIndexAfter(entries, after);
+      const batch = entries
+        .slice(start, start + Math.max(1, options.count))
+        .map((entry) => ({ id: entry.id, body: bodyOfFields(entry.fields) }));
+      const remaining = deadline - performance.now();
+      if (batch.length > 0 || blockMs <= 0 || remaining <= 0) return batch;
+      await this.#waitForPublish(stream, remaining);
+      if (this.#closed) return [];
+    }
+  }
+
+  async lastId(stream: string): Promise<string> {
+    this.#assertOpen();
+    const last = this.#streams.get(stream)?.entries.at(-1);
+    return last ? last.id : formatEntryId(ZERO_ID);
   }
 
   async close(): Promise<void> {

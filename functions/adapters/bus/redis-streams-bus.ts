@@ -7,6 +7,7 @@ import {
   deadLetterStreamOf,
   type PublishOptions,
   type ReadOptions,
+  type StreamEntry,
   type StreamStats,
 } from '../../ports/bus.js';
 import { BusClosedError, BusError, BusGroupMissingError, BusReplyError } from './bus-errors.js';
@@ -179,7 +180,7 @@ export class RedisStreamsBus implements Bus {
         blockMs > 0
           ? await this.#withBlockingConnection((connection) => connection.call('XREADGROUP', args))
           : await this.#commands.call('XREADGROUP', args);
-      return parseReadReply(reply).map((entry) => ({
+      return parseStreamsReply(reply).map((entry) => ({
         id: entry.id,
         stream,
         body: bodyOfFields(entry.fields),
@@ -331,6 +332,41 @@ export class RedisStreamsBus implements Bus {
     }));
   }
 
+  async tail(stream: string, afterId: string, options: ReadOptions): Promise<StreamEntry[]> {
+    this.#assertOpen();
+    const start = parseEntryId(afterId);
+    const blockMs = Math.max(0, Math.ceil(options.blockMs ?? 0));
+    const args = ['COUNT', String(Math.max(1, options.count))];
+    if (blockMs > 0) args.push('BLOCK', String(blockMs));
+    args.push('STREAMS', this.#key(stream), `${start.ms}-${start.seq}`);
+    try {
+      const reply =
+        blockMs > 0
+          ? await this.#withBlockingConnection((connection) => connection.call('XREAD', args))
+          : await this.#commands.call('XREAD', args);
+      return parseStreamsReply(reply, 'XREAD').map((entry) => ({
+        id: entry.id,
+        body: bodyOfFields(entry.fields),
+      }));
+    } catch (error) {
+      // Like a blocked group read, a tail dropped by close() ends empty.
+      if (this.#closed) return [];
+      throw error;
+    }
+  }
+
+  async lastId(stream: string): Promise<string> {
+    this.#assertOpen();
+    const reply = await this.#commands.call('XREVRANGE', [
+      this.#key(stream),
+      '+',
+      '-',
+      'COUNT',
+      '1',
+    ]);
+    return parseEntries(reply, 'XREVRANGE')[0]?.id ?? '0-0';
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -428,14 +464,14 @@ function parseEntries(reply: unknown, command: string): RawEntry[] {
   return entries;
 }
 
-/** `nil` (timed out) or `[[key, entries]]` for the one stream read. */
-function parseReadReply(reply: unknown): RawEntry[] {
+/** `nil` (timed out) or `[[key, entries]]` for the one stream read (XREADGROUP, XREAD). */
+function parseStreamsReply(reply: unknown, command = 'XREADGROUP'): RawEntry[] {
   if (reply === null) return [];
-  if (!Array.isArray(reply)) throw new BusReplyError('XREADGROUP', reply);
+  if (!Array.isArray(reply)) throw new BusReplyError(command, reply);
   const [first] = reply;
   if (first === undefined) return [];
-  if (!Array.isArray(first)) throw new BusReplyError('XREADGROUP', reply);
-  return parseEntries(first[1] ?? null, 'XREADGROUP');
+  if (!Array.isArray(first)) throw new BusReplyError(command, reply);
+  return parseEntries(first[1] ?? null, command);
 }
 
 function parseAutoClaimReply(reply: unknown): [next: string, entries: RawEntry[]] {

@@ -6,8 +6,14 @@ export class HttpError extends Error {
     readonly url: string,
     readonly status: number,
     readonly statusText: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & {
+      /** The `message` of the server's JSON error body, when it sent one. */
+      readonly serverMessage?: string | undefined;
+    },
   ) {
     super(`${url} answered ${status}${statusText ? ` ${statusText}` : ''}`, options);
+    this.serverMessage = options?.serverMessage;
   }
+
+  readonly serverMessage: string | undefined;
 }

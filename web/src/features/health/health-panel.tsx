@@ -86,43 +86,45 @@ function HealthDetails({ health }: { health: Health }) {
       {health.streams.length === 0 ? (
         <p className="text-sm text-slate-500">No stream stats reported.</p>
       ) : (
-        <table className="w-full text-left text-sm">
-          <caption className="mb-2 text-left text-slate-400">Streams</caption>
-          <thead className="text-slate-500">
-            <tr>
-              <th scope="col" className="py-1 font-normal">
-                stream
-              </th>
-              <th scope="col" className="py-1 font-normal">
-                group
-              </th>
-              <th scope="col" className="py-1 text-right font-normal">
-                length
-              </th>
-              <th scope="col" className="py-1 text-right font-normal">
-                pending
-              </th>
-              <th scope="col" className="py-1 text-right font-normal">
-                lag
-              </th>
-              <th scope="col" className="py-1 text-right font-normal">
-                dead letters
-              </th>
-            </tr>
-          </thead>
-          <tbody className="font-mono">
-            {health.streams.map((s) => (
-              <tr key={`${s.stream}/${s.group ?? ''}`} className="border-t border-slate-800">
-                <td className="py-1">{s.stream}</td>
-                <td className="py-1">{s.group ?? '—'}</td>
-                <td className="py-1 text-right">{s.length}</td>
-                <td className="py-1 text-right">{s.pending}</td>
-                <td className="py-1 text-right">{s.lag}</td>
-                <td className="py-1 text-right">{s.dead_letters ?? '—'}</td>
+        <div className="overflow-x-auto">
+          <table className="w-full min-w-[32rem] text-left text-sm">
+            <caption className="mb-2 text-left text-slate-400">Streams</caption>
+            <thead className="text-slate-500">
+              <tr>
+                <th scope="col" className="py-1 font-normal">
+                  stream
+                </th>
+                <th scope="col" className="py-1 font-normal">
+                  group
+                </th>
+                <th scope="col" className="py-1 text-right font-normal">
+                  length
+                </th>
+                <th scope="col" className="py-1 text-right font-normal">
+                  pending
+                </th>
+                <th scope="col" className="py-1 text-right font-normal">
+                  lag
+                </th>
+                <th scope="col" className="py-1 text-right font-normal">
+                  dead letters
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody className="font-mono">
+              {health.streams.map((s) => (
+                <tr key={`${s.stream}/${s.group ?? ''}`} className="border-t border-slate-800">
+                  <td className="py-1">{s.stream}</td>
+                  <td className="py-1">{s.group ?? '—'}</td>
+                  <td className="py-1 text-right">{s.length}</td>
+                  <td className="py-1 text-right">{s.pending}</td>
+                  <td className="py-1 text-right">{s.lag}</td>
+                  <td className="py-1 text-right">{s.dead_letters ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   );

@@ -1,0 +1,102 @@
+import { useQuery } from '@tanstack/react-query';
+import { Panel } from '../../components/panel.js';
+import { EmptyState, ErrorState, LoadingState } from '../../components/states.js';
+import { getJson } from '../../lib/api.js';
+import { formatDuration, formatPercent } from '../../lib/format.js';
+import { hrefFor } from '../../lib/hash-route.js';
+import { HealthPanel } from '../health/health-panel.js';
+import { CountChart, StreamLagChart, TimesChart } from './metrics-charts.js';
+import { type Metrics, MetricsSchema } from './metrics-schema.js';
+
+export const metricsKeys = { all: ['metrics'] as const };
+
+/** How often the figures refresh while the page is open. */
+const METRICS_REFRESH_MS = 10_000;
+
+const ms = (value: number | null) => (value === null ? '—' : formatDuration(value));
+
+/**
+ * Figures from recorded incidents: TTD and TTR per incident with p50/p95, the heal success
+ * rate, incidents by fault class, the streams' lag, and the runtime's health.
+ */
+export function MetricsPage() {
+  const metrics = useQuery({
+    queryKey: metricsKeys.all,
+    queryFn: ({ signal }) => getJson('/api/metrics', MetricsSchema, signal),
+    refetchInterval: METRICS_REFRESH_MS,
+  });
+
+  return (
+    <div className="flex flex-col gap-6">
+      <div>
+        <h1 className="text-2xl font-semibold tracking-tight">Metrics</h1>
+        <p className="text-sm text-slate-400">
+          Every figure is measured around real work and recorded with the incident.
+        </p>
+      </div>
+      {metrics.isPending ? (
+        <LoadingState label="Loading metrics…" />
+      ) : metrics.isError ? (
+        <ErrorState what="metrics" error={metrics.error} onRetry={() => void metrics.refetch()} />
+      ) : (
+        <MetricsBody metrics={metrics.data} />
+      )}
+      <HealthPanel />
+    </div>
+  );
+}
+
+function MetricsBody({ metrics }: { metrics: Metrics }) {
+  const { summary } = metrics;
+  const tiles = [
+    { label: 'Incidents', value: String(summary.incidents) },
+    { label: 'Healed', value: String(summary.healed) },
+    { label: 'Heal success rate', value: formatPercent(summary.heal_success_rate) },
+    { label: 'TTD p50 / p95', value: `${ms(summary.ttd_p50_ms)} / ${ms(summary.ttd_p95_ms)}` },
+    { label: 'TTR p50 / p95', value: `${ms(summary.ttr_p50_ms)} / ${ms(summary.ttr_p95_ms)}` },
+  ];
+  return (
+    <>
+      <dl className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-5">
+        {tiles.map((tile) => (
+          <div key={tile.label} className="rounded-xl border border-slate-800 bg-slate-900/60 p-4">
+            <dt className="text-xs uppercase tracking-wide text-slate-500">{tile.label}</dt>
+            <dd className="mt-1 font-mono text-xl">{tile.value}</dd>
+          </div>
+        ))}
+      </dl>
+      {metrics.incidents.length === 0 ? (
+        <EmptyState title="No incidents recorded yet">
+          Charts fill in after the first incident.{' '}
+          <a className="text-sky-300 hover:underline" href={hrefFor({ page: 'scenarios' })}>
+            Inject a fault
+          </a>{' '}
+          to record one.
+        </EmptyState>
+      ) : (
+        <div className="grid grid-cols-1 gap-6 xl:grid-cols-2">
+          <Panel title="Time to detect and repair" className="xl:col-span-2">
+            <TimesChart metrics={metrics} />
+          </Panel>
+          <Panel title="Incidents by fault class">
+            <CountChart
+              counts={metrics.by_fault_class}
+              label="Incidents by fault class"
+              color="#a78bfa"
+            />
+          </Panel>
+          <Panel title="Incidents by status">
+            <CountChart counts={metrics.by_status} label="Incidents by status" color="#34d399" />
+          </Panel>
+        </div>
+      )}
+      <Panel title="Stream lag">
+        {Object.keys(metrics.streams).length === 0 ? (
+          <p className="text-sm text-slate-400">The runtime reported no streams.</p>
+        ) : (
+          <StreamLagChart streams={metrics.streams} />
+        )}
+      </Panel>
+    </>
+  );
+}
