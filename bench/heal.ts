@@ -16,14 +16,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import type { Incident, IncidentSummary } from '../functions/ports/trace-store.js';
-import { parseConfig } from '../functions/runtime/config.js';
-import { createLogger } from '../functions/runtime/logger.js';
-import { type LocalSystem, startLocalSystem } from '../infra/local/system.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { freePort } from '../test/support/runtime.js';
-import { percentile, redisOrExit, round } from './support.js';
+import type { LocalSystem } from '../infra/local/system.js';
+import { type IsolatedSystem, startIsolatedSystem } from './isolated-system.js';
+import { percentile, round } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,59 +42,17 @@ const p = (values: readonly number[], fraction: number) =>
     1,
   );
 
-const runId = `${Date.now().toString(36)}${process.pid}`;
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `bench_heal_${runId}`;
-const streamPrefix = `bench-heal-${runId}:`;
 const policyDir = mkdtempSync(path.join(tmpdir(), 'bench-heal-'));
 const policyFile = path.join(policyDir, 'policy.json');
 writeFileSync(policyFile, JSON.stringify({ heals_per_hour: 100_000 }));
 
-let dynamo: DynamoDbLocal | undefined;
-const env: Record<string, string> = {
-  PORT: String(await freePort()),
-  LOG_LEVEL: 'silent',
-  PROBE_INTERVAL_MS: '86400000',
-  SELFHEAL_POLICY_FILE: policyFile,
-};
-if (!args.embedded) {
-  const redis = await redisOrExit(redisUrl, 'bench:heal');
-  redis.disconnect();
-  const client = new pg.Client({ connectionString: databaseUrl });
-  try {
-    await client.connect();
-  } catch (error) {
-    console.error(
-      `bench:heal: Postgres is not answering at ${databaseUrl}: ${(error as Error).message}`,
-    );
-    process.exit(1);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  try {
-    dynamo = await startDynamoDbLocal();
-  } catch (error) {
-    console.error(`bench:heal: DynamoDB Local could not start: ${(error as Error).message}`);
-    process.exit(1);
-  }
-  Object.assign(env, {
-    REDIS_URL: redisUrl,
-    DATABASE_URL: databaseUrl,
-    DATABASE_SCHEMA: schema,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    SELFHEAL_STREAM_PREFIX: streamPrefix,
-    SELFHEAL_TABLE_PREFIX: `bench-heal-${runId}`,
-  });
-}
-const config = parseConfig(env);
 const CLOSED = new Set(['healed', 'rolled_back', 'failed', 'escalated', 'rejected']);
 const WAITING = new Set(['awaiting_approval', 'verification_failed']);
 
 async function admin(system: LocalSystem, route: string): Promise<Response> {
   return fetch(new URL(route, system.url), {
     method: 'POST',
-    headers: { authorization: `Bearer ${config.SELFHEAL_ADMIN_TOKEN}` },
+    headers: { authorization: `Bearer ${system.ports.config.SELFHEAL_ADMIN_TOKEN}` },
   });
 }
 
@@ -124,10 +78,15 @@ async function oneRun(system: LocalSystem, known: Set<string>) {
   return { incident: full ?? incident, wall };
 }
 
-let system: LocalSystem | undefined;
+let isolated: IsolatedSystem | undefined;
 let exitCode = 0;
 try {
-  system = await startLocalSystem(config, createLogger('silent'));
+  isolated = await startIsolatedSystem({
+    name: 'bench:heal',
+    embedded: args.embedded,
+    env: { SELFHEAL_POLICY_FILE: policyFile },
+  });
+  const { system } = isolated;
   const known = new Set<string>();
   const ttd: number[] = [];
   const ttr: number[] = [];
@@ -189,7 +148,7 @@ try {
     runs,
     healed: outcomes.healed ?? 0,
     outcomes,
-    stores: args.embedded ? 'embedded' : 'redis+postgres+dynamodb-local',
+    stores: isolated.stores,
     ttd_p50_ms: p(ttd, 0.5),
     ttd_p95_ms: p(ttd, 0.95),
     ttr_p50_ms: p(ttr, 0.5),
@@ -206,23 +165,7 @@ try {
   console.error(`bench:heal: ${(error as Error).message}`);
   exitCode = 1;
 } finally {
-  await system?.stop().catch(() => undefined);
-  if (!args.embedded) {
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${streamPrefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await redis.quit();
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
-    await client.end();
-    await dynamo?.stop();
-  }
+  await isolated?.dispose().catch(() => undefined);
   rmSync(policyDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

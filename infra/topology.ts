@@ -17,7 +17,10 @@ export interface StageSpec {
   readonly batchSize: number;
   /** Deliveries after which an entry is dead-lettered with its last error. */
   readonly maxDeliveries: number;
-  /** Time budget of one batch (the Lambda timeout in AWS). */
+  /**
+   * Time budget of one batch. In AWS a poller stops starting batches when less than this is
+   * left before its Lambda deadline, so the batch in flight always finishes.
+   */
   readonly timeoutMs: number;
 }
 
@@ -112,10 +115,24 @@ export const topology: readonly StageSpec[] = [
   {
     name: 'heal',
     input: streams.verified,
-    outputs: [streams.outcomes, streams.traces],
+    // Back to verify when another heal went live since this candidate was verified.
+    outputs: [streams.outcomes, streams.approved, streams.traces],
     handler: 'functions/heal/handler.ts',
     batchSize: 1,
     maxDeliveries: 3,
     timeoutMs: 120_000,
   },
 ];
+
+/**
+ * The stage of `name` in the topology; throws when there is none (a Lambda entry naming a stage
+ * that was renamed fails at its first import, not silently).
+ *
+ * @example
+ * stageNamed('rca').input; // 'signals'
+ */
+export function stageNamed(name: string): StageSpec {
+  const found = topology.find((stage) => stage.name === name);
+  if (!found) throw new Error(`no stage named ${JSON.stringify(name)} in the topology`);
+  return found;
+}

@@ -16,6 +16,7 @@ import {
   buildSandboxHarness,
   closeSandboxPool,
   runSandbox,
+  SANDBOX_POOL_SIZE,
   type SandboxHarness,
   type SandboxInput,
   type SandboxResult,
@@ -120,15 +121,15 @@ const sandboxChildren = () =>
 const runDirs = () => readdirSync(dir).filter((name) => name.startsWith('run-'));
 
 /**
- * No child of a finished run is left, nor its run directory: the only sandbox child alive is the
- * warm pool's idle one (at most one per spec), and the only run directory is its own.
+ * No child of a finished run is left, nor its run directory: the only sandbox children alive are
+ * the warm pool's idle ones (at most its size per spec), and the only run directories theirs.
  */
 const expectOnlyIdleChild = () =>
   vi.waitFor(
     () => {
       const children = sandboxChildren();
       const left = runDirs();
-      expect(children.length).toBeLessThanOrEqual(1);
+      expect(children.length).toBeLessThanOrEqual(SANDBOX_POOL_SIZE);
       expect(left).toHaveLength(children.length);
       for (const name of left) {
         expect(
@@ -494,7 +495,7 @@ describe('runSandbox: warm pool', () => {
     await closeSandboxPool();
     await warmSandbox({ harness, dir });
     const idle = sandboxChildren();
-    expect(idle).toHaveLength(1);
+    expect(idle).toHaveLength(SANDBOX_POOL_SIZE);
 
     await new Promise((resolve) => setTimeout(resolve, timeoutMs * 2));
     expect(sandboxChildren()).toEqual(idle);
@@ -529,8 +530,8 @@ describe('runSandbox: warm pool', () => {
 
   it('closeSandboxPool() leaves no child process and no run directory', async () => {
     await warmSandbox({ harness, dir });
-    expect(sandboxChildren()).toHaveLength(1);
-    expect(runDirs()).toHaveLength(1);
+    expect(sandboxChildren()).toHaveLength(SANDBOX_POOL_SIZE);
+    expect(runDirs()).toHaveLength(SANDBOX_POOL_SIZE);
 
     await closeSandboxPool();
 

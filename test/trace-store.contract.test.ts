@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,15 @@ import {
 import { requireService, TEST_DATABASE_URL, uniqueName } from './support/services.js';
 
 const up = await requireService('postgres');
+/** Migrations in the folder both adapters apply. */
+const MIGRATIONS = (
+  JSON.parse(
+    readFileSync(
+      new URL('../functions/adapters/store/drizzle/meta/_journal.json', import.meta.url),
+      'utf8',
+    ),
+  ) as { entries: unknown[] }
+).entries.length;
 
 /** A store plus a way past it, as the database owner, to tamper and to inspect. */
 interface Harness {
@@ -300,6 +310,30 @@ for (const adapter of adapters) {
           store.createIncident(incident({ id: 'bad-time', opened_at: 'yesterday-ish' })),
         ).rejects.toMatchObject({ name: 'TraceStoreInputError', field: 'opened_at' });
         await expect(store.listIncidents({ limit: 0 })).rejects.toThrow(TraceStoreInputError);
+      });
+    });
+
+    describe('evaluations', () => {
+      it('keeps harness runs and answers the one that finished last', async () => {
+        expect(await store.latestEvaluation()).toBeUndefined();
+        const run = (id: string, finished: number) => ({
+          id,
+          started_at: at(0),
+          finished_at: at(finished),
+          stores: 'embedded',
+          summary: { total: 2, passed: 1, pass_all_repeats: false },
+          scenarios: [
+            { id: 'a', pass: true, ttr_ms: 420 },
+            { id: 'b', pass: false, ttr_ms: null },
+          ],
+        });
+        await store.recordEvaluation(run('ev-late', 9_000));
+        await store.recordEvaluation(run('ev-early', 5_000));
+        // The same id twice keeps the first.
+        const again = await store.recordEvaluation({ ...run('ev-late', 9_000), stores: 'other' });
+
+        expect(again.stores).toBe('embedded');
+        expect(await store.latestEvaluation()).toEqual(run('ev-late', 9_000));
       });
     });
 
@@ -608,7 +642,7 @@ for (const adapter of adapters) {
         const seen = await second.getIncident('before-remigrate');
         await second.close();
 
-        expect(applied).toEqual([{ n: 2 }]);
+        expect(applied).toEqual([{ n: MIGRATIONS }]);
         expect(seen?.id).toBe('before-remigrate');
       });
     });
@@ -640,7 +674,7 @@ describe('Trace store: createTraceStore', () => {
         'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1',
         [schema],
       );
-      expect(tables.rows).toEqual([{ n: 9 }]);
+      expect(tables.rows).toEqual([{ n: 10 }]);
     } finally {
       await store.close();
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { findScenario, SCENARIO_LIBRARY, scenarioListing } from '../../scenarios/index.js';
+import { InjectionError, injectScenario } from '../../scenarios/inject.js';
 import type { Ports } from '../runtime/ports.js';
-import { returnPolicyNightlyPush, SCENARIOS } from '../shop/scenarios.js';
 import type { ShopService } from '../shop/shop-service.js';
-import { standardWebhookHeaders } from '../webhooks/standard-webhooks.js';
 import { requireAdmin } from './admin-auth.js';
 import { createIncidentRoutes } from './incident-routes.js';
 import { computeMetrics } from './metrics.js';
@@ -39,6 +38,14 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
   app.route('/incidents', createIncidentRoutes(ports));
 
   app.get('/metrics', async (c) => c.json(await computeMetrics(ports)));
+
+  app.get('/evaluations/latest', async (c) => {
+    const evaluation = await ports.store.latestEvaluation();
+    if (!evaluation) {
+      return c.json({ error: 'not_found', message: 'no harness run recorded yet' }, 404);
+    }
+    return c.json(evaluation);
+  });
 
   app.get('/audit/verify', async (c) => c.json(await ports.store.verifyAuditChain()));
 
@@ -79,7 +86,7 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
     });
   });
 
-  app.get('/scenarios', (c) => c.json({ scenarios: SCENARIOS }));
+  app.get('/scenarios', (c) => c.json({ scenarios: SCENARIO_LIBRARY.map(scenarioListing) }));
 
   app.post('/scenarios/reset', admin, async (c) => {
     const started = performance.now();
@@ -91,38 +98,28 @@ export function createApiRoutes(ports: Ports, options: ApiOptions): Hono {
     });
   });
 
-  app.post('/scenarios/return-policy-sync/inject', admin, async (c) => {
-    // The fault: the sync "refactor" R2 goes live, then the nightly push arrives through the
-    // real signed webhook. What follows is only observable through signals and incidents.
-    const release = await shop.activateBuiltIn('R2');
-    const body = JSON.stringify(returnPolicyNightlyPush(new Date()));
-    const response = await fetch(new URL('/webhooks/catalog', options.selfUrl), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...standardWebhookHeaders(ports.config.SELFHEAL_WEBHOOK_SECRET, {
-          id: `msg_${randomUUID()}`,
-          body,
-        }),
-      },
-      body,
-    });
-    const answer = (await response.json()) as Record<string, unknown>;
-    if (response.status !== 202) {
+  app.post('/scenarios/:id/inject', admin, async (c) => {
+    const scenario = findScenario(c.req.param('id'));
+    if (!scenario) {
       return c.json(
-        { error: 'inject_failed', webhook_status: response.status, webhook: answer },
-        502,
+        { error: 'not_found', field: 'id', message: `no scenario ${c.req.param('id')}` },
+        404,
       );
     }
-    return c.json(
-      {
-        scenario: 'return-policy-sync',
-        release: release.id,
-        push_id: answer.push_id,
-        items: answer.items,
-      },
-      202,
-    );
+    // The fault goes live (a release, an outage) and the workload arrives through the real
+    // signed webhook; what follows is only observable through signals and incidents.
+    try {
+      const injection = await injectScenario(scenario, {
+        shop,
+        baseUrl: options.selfUrl,
+        webhookSecret: ports.config.SELFHEAL_WEBHOOK_SECRET,
+        at: new Date().toISOString(),
+      });
+      return c.json({ ...injection, push_id: injection.push_ids[0] }, 202);
+    } catch (error) {
+      if (!(error instanceof InjectionError)) throw error;
+      return c.json({ error: 'inject_failed', message: error.message }, 502);
+    }
   });
 
   return app;

@@ -6,7 +6,8 @@ import type { Ports } from '../runtime/ports.js';
 import { requireTarget, targetBaseUrl } from '../runtime/require-target.js';
 import type { StageCore, StageResult } from '../runtime/stage-handler.js';
 import type { StoredProduct } from '../shop/product-store.js';
-import { recordsHash, scanRecords } from '../target/damage.js';
+import { brokenFields, recordsHash, scanRecords } from '../target/damage.js';
+import type { ResyncDeps } from '../target/define-target.js';
 import type { Release } from '../target/releases.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
 import { loadCandidate } from '../verify/candidates.js';
@@ -14,6 +15,7 @@ import {
   claimHeal,
   type HealState,
   loadBackup,
+  readHealState,
   saveBackup,
   updateHealState,
 } from './heal-state.js';
@@ -55,6 +57,7 @@ async function backfill(
   target: TargetRuntime,
   initial: HealState,
   incidentId: string,
+  toleratesBroken: ResyncDeps['toleratesBroken'],
   prefetched: ReadonlyMap<string, unknown> = new Map(),
 ): Promise<Backfill> {
   const mapper = target.deployer.active()?.mapper;
@@ -77,6 +80,7 @@ async function backfill(
         },
         mapper,
         now: () => new Date(),
+        ...(toleratesBroken ? { toleratesBroken } : {}),
       });
       if (result.ok) repaired += 1;
       else {
@@ -210,6 +214,44 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     });
   }
 
+  // Another heal went live after this candidate was verified (two faults in one push): it was
+  // built on a release that is no longer live, so it goes back to verify, which carries the
+  // patch over onto the live release and checks it again. Nothing is claimed or changed here.
+  const base = event.data.base_release_id;
+  if (
+    base &&
+    base !== live.id &&
+    candidate.id !== live.id &&
+    (await readHealState(ports, incidentId)) === undefined
+  ) {
+    await ports.store.appendAudit({
+      actor: 'heal',
+      action: 'heal.reverify',
+      incident_id: incidentId,
+      detail: { candidate: candidate.id, verified_on: base, live: live.id },
+    });
+    return {
+      status: 'skipped',
+      incident_id: incidentId,
+      outputs: [
+        {
+          stream: streams.approved,
+          event: createEvent(
+            'guard.decision',
+            {
+              patch_id: event.data.patch_id,
+              decision: 'approved',
+              reasons: [`verified on ${base}, but ${live.id} went live since: verify again`],
+              decided_by: 'heal',
+            },
+            { source: 'heal', id: context.idFor(0), incidentId },
+          ),
+        },
+      ],
+      detail: { reason: 'live release moved since verification', verified_on: base, live: live.id },
+    };
+  }
+
   // The damaged SKUs verification found; a second scan after activation adds any written since.
   const damaged =
     event.data.affected_skus ?? (await timed('scan', () => scanRecords(target))).damaged;
@@ -296,6 +338,28 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     }),
   ];
 
+  // Two faults in one push: a record this fix repaired may still break in a field another open
+  // fault owns. Tolerated only when that field is not this incident's and the record broke
+  // there before the heal too (read from the backup, only when it happens).
+  const incidentRead = ports.store.getIncident(incidentId);
+  incidentRead.catch(() => undefined);
+  let before: Promise<Map<string, string[]>> | undefined;
+  const toleratesBroken = async (sku: string, fields: readonly string[]) => {
+    const owned = new Set((await incidentRead)?.fields ?? []);
+    if (owned.size === 0 || fields.some((f) => f === '' || owned.has(f))) return false;
+    before ??= loadBackup(ports, incidentId, state).then(
+      (snapshot) =>
+        new Map(
+          snapshot.products.map((p) => [
+            p.sku,
+            brokenFields(target.manifest.recordContract, p.record),
+          ]),
+        ),
+    );
+    const broken = (await before).get(sku) ?? [];
+    return fields.every((f) => broken.includes(f));
+  };
+
   let problem: string | undefined;
   let filled: Backfill = { state, failures: [], batches: 0 };
   try {
@@ -303,9 +367,9 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     // looked (the fix was not live yet): found from the target's write announcements, beside the
     // backfill, then saved and repaired too.
     const [first, { written, incident }] = await Promise.all([
-      timed('backfill', () => backfill(ports, target, state, incidentId, items)),
+      timed('backfill', () => backfill(ports, target, state, incidentId, toleratesBroken, items)),
       timed('writes', async () => {
-        const incident = await ports.store.getIncident(incidentId);
+        const incident = await incidentRead;
         const onset = Date.parse(incident?.onset_at ?? incident?.opened_at ?? '') || Date.now();
         const since = onset - WRITES_BEFORE_ONSET_MS;
         return { incident, written: await writtenBy(ports, state.previous_release_id, since) };
@@ -321,7 +385,8 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     }
     if (more.length > 0) {
       state = await saveBackup(ports, target, incidentId, first.state, more);
-      const second = await backfill(ports, target, state, incidentId);
+      before = undefined;
+      const second = await backfill(ports, target, state, incidentId, toleratesBroken);
       filled = {
         state: second.state,
         failures: [...first.failures, ...second.failures],
@@ -361,10 +426,20 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
           }),
         ),
       ]);
-      const invalid = after.filter(
-        (product) => !target.manifest.recordContract.safeParse(product.record).success,
-      );
-      const finding = probed.findings[0];
+      const invalid: string[] = [];
+      for (const product of after) {
+        const fields = brokenFields(target.manifest.recordContract, product.record);
+        if (fields.length > 0 && !(await toleratesBroken(product.sku, fields))) {
+          invalid.push(product.sku);
+        }
+      }
+      let finding: (typeof probed.findings)[number] | undefined;
+      for (const found of probed.findings) {
+        if (!(found.field && (await toleratesBroken(found.sku, [found.field])))) {
+          finding = found;
+          break;
+        }
+      }
       if (invalid.length > 0 || after.length !== state.skus.length) {
         problem = `${invalid.length + state.skus.length - after.length} repaired records still break the contract`;
       } else if (finding) {

@@ -310,6 +310,21 @@ export interface AuditChainReport {
   readonly first_broken?: { readonly seq: number; readonly reason: AuditBreakReason };
 }
 
+/**
+ * One run of the scenario harness: what it measured and scored, kept so the dashboard shows the
+ * latest run. `summary` and `scenarios` are the harness's JSON, stored as it printed them.
+ */
+export interface NewEvaluation {
+  readonly id: string;
+  readonly started_at: IsoTimestamp;
+  readonly finished_at: IsoTimestamp;
+  /** Which stores the run used, e.g. `redis+postgres+dynamodb-local` or `embedded`. */
+  readonly stores: string;
+  readonly summary: Record<string, unknown>;
+  readonly scenarios: ReadonlyArray<Record<string, unknown>>;
+}
+export type Evaluation = NewEvaluation;
+
 export interface TraceStore {
   readonly kind: 'postgres' | 'pglite';
 
@@ -362,6 +377,11 @@ export interface TraceStore {
   listAudit(query: ListAuditQuery): Promise<AuditEntry[]>;
   /** Recomputes every hash and link and reports the first break. */
   verifyAuditChain(): Promise<AuditChainReport>;
+
+  /** Stores one harness run; the same id twice keeps the first. */
+  recordEvaluation(evaluation: NewEvaluation): Promise<Evaluation>;
+  /** The run that finished last, if any. */
+  latestEvaluation(): Promise<Evaluation | undefined>;
 
   close(): Promise<void>;
 }

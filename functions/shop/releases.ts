@@ -13,10 +13,14 @@ export { SHOP_MAPPER_FILE };
  *   TypeScript file beside R1, not a string, so `tsc` keeps checking it against the same types,
  *   and its import specifiers match R1's byte for byte, so the R1 → R2 diff shows only the
  *   refactor. It is never imported by the shop: it only ever runs as a release bundle.
+ * - `R3` is another refactor, from R1, that stops copying `currency` ("prices are shown in the
+ *   storefront's currency"), with the same `as ProductRecord` hiding the omission. Like R2 it
+ *   exists only to be injected as a fault of the target's own code.
  */
 export const SHOP_RELEASE_SOURCES = {
   R1: SHOP_MAPPER_FILE,
   R2: 'functions/shop/catalog-sync-r2.ts',
+  R3: 'functions/shop/catalog-sync-r3.ts',
 } as const;
 export type ShopReleaseId = keyof typeof SHOP_RELEASE_SOURCES;
 

@@ -35,14 +35,21 @@ export interface ShopService extends TargetRuntime {
   readonly orders: readonly Order[];
   /** Restores release R1 and the seed catalog, synced through R1. */
   reset(): Promise<void>;
-  /** Activates one of the shop's built-in releases by id (R1, R2). */
+  /** Activates one of the shop's built-in releases by id (R1, R2, R3). */
   activateBuiltIn(id: ShopReleaseId): Promise<Release>;
   /** Every SKU the shop has stored a record for. */
   skus(): Promise<string[]>;
+  /**
+   * Whether the shop's API answers. Switched off, the HTTP front drops every `/shop/*`
+   * connection without an answer, as a dead load balancer does: the outage scenario's fault.
+   * `reset()` switches it back on.
+   */
+  available(): boolean;
+  setAvailable(available: boolean): void;
 }
 
 /**
- * Builds R1 and R2, activates R1 and loads the seed catalog, so the shop answers as soon as the
+ * Builds R1, R2 and R3, activates R1 and loads the seed catalog, so the shop answers as soon as the
  * promise resolves.
  */
 export async function createShopService(options: ShopServiceOptions): Promise<ShopService> {
@@ -57,14 +64,17 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
   });
   const r1 = await buildShopRelease('R1');
   const r2 = await buildShopRelease('R2', { parent: r1 });
+  const r3 = await buildShopRelease('R3', { parent: r1 });
   const releases = new Map<string, Release>([
     [r1.id, r1],
     [r2.id, r2],
+    [r3.id, r3],
   ]);
   const orders = seedOrders({ now: now() });
   const snapshots = createSnapshotRepository(options.kv, { table: options.snapshotsTable });
   // SKUs the shop has synced, for the scheduled probe's rotation.
   const known = new Set<string>();
+  let up = true;
 
   const activate = async (release: Release): Promise<Release> => {
     const result = await deployer.activate(release);
@@ -119,7 +129,12 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     async skus() {
       return [...known];
     },
+    available: () => up,
+    setAvailable(available) {
+      up = available;
+    },
     async reset() {
+      up = true;
       await activate(r1);
       const existing = await records.snapshot();
       await records.delete(existing.skus);

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { StoredProduct } from '../shop/product-store.js';
 import { sha256 } from './releases.js';
 import type { TargetRuntime } from './target-runtime.js';
@@ -42,4 +43,11 @@ export function evenSample(skus: readonly string[], count: number): string[] {
   if (count >= skus.length) return [...skus];
   const step = skus.length / count;
   return Array.from({ length: count }, (_, i) => skus[Math.floor(i * step)] as string);
+}
+
+/** Top-level fields a record breaks its contract in (`''` when the record itself is wrong). */
+export function brokenFields(contract: z.ZodType, record: unknown): string[] {
+  const parsed = contract.safeParse(record);
+  if (parsed.success) return [];
+  return [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? '')))];
 }

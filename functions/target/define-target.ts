@@ -60,6 +60,13 @@ export interface ResyncDeps {
   /** The mapper of the release to re-sync through (normally the newly activated one). */
   readonly mapper: LoadedMapper;
   readonly now: () => Date;
+  /**
+   * Whether a record that still breaks the contract in these top-level fields may be written
+   * anyway: the caller knows those fields belong to another fault that broke them before (two
+   * faults in one push), so the record is no worse than the stored one and this fix is in it.
+   * Absent: never.
+   */
+  readonly toleratesBroken?: (sku: string, fields: readonly string[]) => Promise<boolean>;
 }
 
 /** The outcome of re-syncing one SKU; refusals are values and write nothing. */

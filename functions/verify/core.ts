@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { applyPatch } from 'diff';
 import { createEvent, type DataOf, type EventOf } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
 import { loadProposal } from '../guard/proposals.js';
@@ -126,17 +127,29 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
     ms: performance.now() - scanStarted,
   }));
   scanning.catch(() => undefined);
+  // Another heal went live since the patch was planned (two faults in one push): the patch is
+  // carried over onto the live source, or refused when it does not apply there cleanly.
+  let source = proposal.merged;
+  let parent = base;
+  if (base.id !== live.id) {
+    const rebased = applyPatch(live.source, proposal.diff, { fuzzFactor: 2 });
+    if (rebased === false) {
+      return fail(`the patch was planned on ${base.id} and does not apply to ${live.id}, now live`);
+    }
+    source = rebased;
+    parent = live;
+  }
   const buildStarted = performance.now();
   let candidate: Release;
   try {
     const built = await buildRelease({
       id: 'candidate',
       path: proposal.files[0] ?? target.manifest.mapper.file,
-      sourceText: proposal.merged,
-      parent: base,
+      sourceText: source,
+      parent,
       repoRoot: target.repoRoot,
     });
-    candidate = { ...built, id: candidateId(base, built.hash) };
+    candidate = { ...built, id: candidateId(parent, built.hash) };
   } catch (error) {
     const message =
       error instanceof ReleaseBuildError ? error.errors.join('; ') : (error as Error).message;

@@ -105,8 +105,10 @@ export async function startLocalSystem(
   const honoListener = getRequestListener(app.fetch, { hostname: config.HOST });
   await warming;
   const server = createServer({ noDelay: true }, (request, response) => {
-    const path = (request.url ?? '/').split('?', 1)[0];
-    if (path === STREAM_PATH) shim.handle(request, response);
+    const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
+    // The outage scenario: the shop's front drops its connections unanswered.
+    if (path.startsWith('/shop/') && !theShop.available()) request.socket.destroy();
+    else if (path === STREAM_PATH) shim.handle(request, response);
     else void honoListener(request, response);
   });
   server.listen(config.PORT, config.HOST);

@@ -176,3 +176,17 @@ export const auditEntries = pgTable(
     check('audit_entries_seq_positive', sql`${t.seq} > 0`),
   ],
 );
+
+/** Runs of the scenario harness, newest read first by the dashboard. */
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    id: text('id').primaryKey(),
+    started_at: at('started_at').notNull(),
+    finished_at: at('finished_at').notNull(),
+    stores: text('stores').notNull(),
+    summary: jsonb('summary').$type<Record<string, unknown>>().notNull(),
+    scenarios: jsonb('scenarios').$type<Array<Record<string, unknown>>>().notNull(),
+  },
+  (t) => [index('evaluations_finished_at_idx').on(t.finished_at.desc())],
+);

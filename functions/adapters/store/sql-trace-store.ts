@@ -7,6 +7,7 @@ import {
   type AuditEntry,
   CLOSED_INCIDENT_STATUSES,
   type Diagnosis,
+  type Evaluation,
   type Incident,
   type IncidentPatch,
   type IncidentSummary,
@@ -24,6 +25,7 @@ import { auditEntryHash, createAuditChainVerifier } from './audit-chain.js';
 import {
   auditEntries,
   diagnoses,
+  evaluations,
   incidents,
   patches,
   releases,
@@ -410,7 +412,42 @@ export function createSqlTraceStore<H extends PgQueryResultHKT>(
       }
       return verifier.report();
     },
+
+    async recordEvaluation(input) {
+      const row = await insertOnce(
+        () =>
+          db
+            .insert(evaluations)
+            .values({
+              id: input.id,
+              started_at: toDate(input.started_at, 'started_at'),
+              finished_at: toDate(input.finished_at, 'finished_at'),
+              stores: input.stores,
+              summary: toJsonObject(input.summary, 'summary'),
+              scenarios: toJsonArray(input.scenarios, 'scenarios') as Array<
+                Record<string, unknown>
+              >,
+            })
+            .onConflictDoNothing({ target: evaluations.id })
+            .returning(),
+        () => db.select().from(evaluations).where(eq(evaluations.id, input.id)),
+      );
+      return toEvaluation(required(row, 'evaluation', input.id));
+    },
+
+    async latestEvaluation() {
+      const [row] = await db
+        .select()
+        .from(evaluations)
+        .orderBy(desc(evaluations.finished_at), desc(evaluations.id))
+        .limit(1);
+      return row === undefined ? undefined : toEvaluation(row);
+    },
   };
+}
+
+function toEvaluation(row: typeof evaluations.$inferSelect): Evaluation {
+  return { ...row, started_at: iso(row.started_at), finished_at: iso(row.finished_at) };
 }
 
 type IncidentRow = typeof incidents.$inferSelect;
