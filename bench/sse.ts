@@ -21,16 +21,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { createEvent } from '../events/index.js';
 import type { Bus } from '../functions/ports/bus.js';
-import { parseConfig } from '../functions/runtime/config.js';
-import { createLogger } from '../functions/runtime/logger.js';
-import { type LocalSystem, startLocalSystem } from '../infra/local/system.js';
 import { streams } from '../infra/topology.js';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../test/support/dynamodb-local.js';
-import { freePort } from '../test/support/runtime.js';
-import { percentile, redisOrExit, round } from './support.js';
+import { type IsolatedSystem, startIsolatedSystem } from './isolated-system.js';
+import { percentile, round } from './support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -270,51 +265,12 @@ async function baseline(bus: Bus): Promise<Float64Array> {
 
 async function runServer(): Promise<number> {
   const runId = `${Date.now().toString(36)}${process.pid}`;
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_sse_${runId}`;
-  const streamPrefix = `bench-sse-${runId}:`;
-  const env: Record<string, string> = {
-    PORT: String(await freePort()),
-    LOG_LEVEL: 'silent',
-    PROBE_INTERVAL_MS: '86400000',
-  };
-  let dynamo: DynamoDbLocal | undefined;
-  if (!args.embedded) {
-    const redis = await redisOrExit(redisUrl, 'bench:sse');
-    redis.disconnect();
-    const client = new pg.Client({ connectionString: databaseUrl });
-    try {
-      await client.connect();
-    } catch (error) {
-      console.error(
-        `bench:sse: Postgres is not answering at ${databaseUrl}: ${(error as Error).message}`,
-      );
-      return 1;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    try {
-      dynamo = await startDynamoDbLocal();
-    } catch (error) {
-      console.error(`bench:sse: DynamoDB Local could not start: ${(error as Error).message}`);
-      return 1;
-    }
-    Object.assign(env, {
-      REDIS_URL: redisUrl,
-      DATABASE_URL: databaseUrl,
-      DATABASE_SCHEMA: schema,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      SELFHEAL_STREAM_PREFIX: streamPrefix,
-      SELFHEAL_TABLE_PREFIX: `bench-sse-${runId}`,
-    });
-  }
-
-  let system: LocalSystem | undefined;
+  let isolated: IsolatedSystem | undefined;
   let child: ChildProcess | undefined;
   let exitCode = 0;
   try {
-    system = await startLocalSystem(parseConfig(env), createLogger('silent'));
+    isolated = await startIsolatedSystem({ name: 'bench:sse', embedded: args.embedded });
+    const { system } = isolated;
     const marker = `bench-${runId}`;
     const script = fileURLToPath(import.meta.url);
     const spawned = spawn(
@@ -398,7 +354,7 @@ async function runServer(): Promise<number> {
       client_cpu_pct: round(report.cpuMs / 10 / seconds, 1),
       rate_per_s: rate,
       publish_seconds: round(publishSeconds, 2),
-      stores: args.embedded ? 'embedded' : 'redis+postgres+dynamodb-local',
+      stores: isolated.stores,
       targets: { missing: 0, p95_ms: 100 },
     };
     if (args.json) {
@@ -412,29 +368,7 @@ async function runServer(): Promise<number> {
     exitCode = 1;
   } finally {
     if (child && child.exitCode === null) child.kill('SIGTERM');
-    await system?.stop().catch(() => undefined);
-    if (!args.embedded) {
-      const { Redis } = await import('ioredis');
-      const redis = new Redis(redisUrl);
-      let cursor = '0';
-      do {
-        const [nextCursor, keys] = await redis.scan(
-          cursor,
-          'MATCH',
-          `${streamPrefix}*`,
-          'COUNT',
-          1000,
-        );
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = nextCursor;
-      } while (cursor !== '0');
-      await redis.quit();
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-      await dynamo?.stop();
-    }
+    await isolated?.dispose().catch(() => undefined);
   }
   return exitCode;
 }
