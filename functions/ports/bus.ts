@@ -122,5 +122,12 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/**
+ * The read side of one stream without a group: what a live tailer and its catch-up need (the
+ * SSE endpoint). Every `Bus` is one; so is a read-only copy of a stream kept elsewhere, such as
+ * the DynamoDB mirror of the trace stream the SSE function reads in AWS.
+ */
+export type TraceSource = Pick<Bus, 'range' | 'tail' | 'lastId'>;
+
 /** The dead-letter stream that pairs with a pipeline stream. */
 export const deadLetterStreamOf = (stream: string): string => `${stream}.dlq`;

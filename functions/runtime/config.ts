@@ -54,6 +54,15 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
     .default(''),
+  /**
+   * AWS: the DynamoDB table holding the copy of the trace stream that the SSE function reads
+   * (it runs outside the VPC and cannot reach ElastiCache); unset locally.
+   */
+  SELFHEAL_TRACE_MIRROR_TABLE: z.string().min(1).optional(),
+  /** AWS: the DynamoDB table of the demo shop's product records; the `kv` table when unset. */
+  SELFHEAL_SHOP_TABLE: z.string().min(1).optional(),
+  /** AWS: the S3 bucket for release bundles and patches; unset locally (files in the data dir). */
+  SELFHEAL_RELEASES_BUCKET: z.string().min(1).optional(),
   SELFHEAL_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')

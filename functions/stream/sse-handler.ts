@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import middy from '@middy/core';
-import type { Bus } from '../ports/bus.js';
+import type { TraceSource } from '../ports/bus.js';
 import type { Logger } from '../runtime/logger.js';
 import type { FunctionUrlEvent, StreamingHandler } from './lambda-streaming.js';
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './settings.js';
@@ -16,9 +16,9 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'x-accel-buffering': 'no',
 };
 
-/** What the endpoint needs from the process: the bus and a logger. */
+/** What the endpoint needs from the process: the trace stream to read (the bus, or its mirror in AWS) and a logger. */
 export interface TraceStreamResources {
-  readonly bus: Bus;
+  readonly bus: TraceSource;
   readonly logger: Logger;
 }
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Bus } from '../ports/bus.js';
+import type { TraceSource } from '../ports/bus.js';
 import type { Logger } from '../runtime/logger.js';
 import type { StreamSettings } from './settings.js';
 import {
@@ -36,7 +36,7 @@ export interface SessionCounters {
 }
 
 export interface SessionOptions {
-  readonly bus: Bus;
+  readonly bus: TraceSource;
   readonly hub: TraceHub;
   readonly settings: StreamSettings;
   readonly logger: Logger;

@@ -1,5 +1,5 @@
 import { parseEvent } from '../../events/index.js';
-import type { Bus, StreamEntry } from '../ports/bus.js';
+import type { StreamEntry, TraceSource } from '../ports/bus.js';
 import type { Logger } from '../runtime/logger.js';
 import {
   comparePositions,
@@ -51,7 +51,7 @@ export interface HubStats {
 }
 
 export interface TraceHubOptions {
-  readonly bus: Bus;
+  readonly bus: TraceSource;
   readonly stream: string;
   readonly logger: Logger;
   /** Read on each round trip, so new values apply at once. */

@@ -1,0 +1,6 @@
+import { handler as batchHandler } from '../../../functions/heal/handler.js';
+import { createScheduledPoller } from '../../../functions/runtime/scheduled-poller.js';
+import { stageNamed } from '../../topology.js';
+
+/** Lambda entry of stage `heal` in AWS: the scheduled poller around the stage's batch handler. */
+export const handler = createScheduledPoller(stageNamed('heal'), batchHandler);

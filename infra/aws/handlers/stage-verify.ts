@@ -1,0 +1,6 @@
+import { createScheduledPoller } from '../../../functions/runtime/scheduled-poller.js';
+import { handler as batchHandler } from '../../../functions/verify/handler.js';
+import { stageNamed } from '../../topology.js';
+
+/** Lambda entry of stage `verify` in AWS: the scheduled poller around the stage's batch handler. */
+export const handler = createScheduledPoller(stageNamed('verify'), batchHandler);
