@@ -12,6 +12,7 @@ import {
   YAxis,
 } from 'recharts';
 import { formatDuration } from '../../lib/format.js';
+import type { ScenarioRow } from './evaluation-rows.js';
 import type { Metrics } from './metrics-schema.js';
 
 const AXIS = { stroke: '#64748b', fontSize: 12 } as const;
@@ -140,6 +141,45 @@ export function StreamLagChart({ streams }: { streams: Metrics['streams'] }) {
           <Bar dataKey="lag" name="lag" fill="#f59e0b" />
           <Bar dataKey="pending" name="pending" fill="#38bdf8" />
           <Bar dataKey="dead" name="dead letters" fill="#ef4444" />
+        </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+/** Longest scenario id the axis prints in full; the tooltip always names the whole id. */
+const SCENARIO_LABEL_CHARS = 22;
+
+const shortLabel = (id: string) =>
+  id.length > SCENARIO_LABEL_CHARS ? `${id.slice(0, SCENARIO_LABEL_CHARS - 1)}…` : id;
+
+/**
+ * Median time to detect and time to repair per scenario of a harness run, as paired horizontal
+ * bars; a scenario that measured neither (a control) keeps its row, empty.
+ */
+export function EvaluationTimesChart({ rows }: { rows: readonly ScenarioRow[] }) {
+  const data = rows.map((row) => ({ id: row.id, ttd: row.ttd_median_ms, ttr: row.ttr_median_ms }));
+  return (
+    <figure
+      aria-label="Median time to detect and repair per scenario"
+      className="w-full"
+      style={{ height: 72 + data.length * 44 }}
+    >
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 8 }}>
+          <CartesianGrid stroke="#1e293b" strokeDasharray="3 3" horizontal={false} />
+          <XAxis type="number" {...AXIS} tickFormatter={(value: number) => formatDuration(value)} />
+          <YAxis
+            type="category"
+            dataKey="id"
+            width={140}
+            {...AXIS}
+            tickFormatter={(value: string) => shortLabel(value)}
+          />
+          <Tooltip {...TOOLTIP} cursor={{ fill: '#1e293b' }} formatter={msLabel} />
+          <Legend />
+          <Bar dataKey="ttd" name="TTD (median)" fill="#38bdf8" radius={[0, 4, 4, 0]} />
+          <Bar dataKey="ttr" name="TTR (median)" fill="#34d399" radius={[0, 4, 4, 0]} />
         </BarChart>
       </ResponsiveContainer>
     </figure>

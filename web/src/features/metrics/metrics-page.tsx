@@ -1,10 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { Panel } from '../../components/panel.js';
+import { StatTiles } from '../../components/stat-tiles.js';
 import { EmptyState, ErrorState, LoadingState } from '../../components/states.js';
 import { getJson } from '../../lib/api.js';
 import { formatDuration, formatPercent } from '../../lib/format.js';
 import { hrefFor } from '../../lib/hash-route.js';
 import { HealthPanel } from '../health/health-panel.js';
+import { EvaluationPanel } from './evaluation-panel.js';
 import { CountChart, StreamLagChart, TimesChart } from './metrics-charts.js';
 import { type Metrics, MetricsSchema } from './metrics-schema.js';
 
@@ -17,7 +19,8 @@ const ms = (value: number | null) => (value === null ? '—' : formatDuration(va
 
 /**
  * Figures from recorded incidents: TTD and TTR per incident with p50/p95, the heal success
- * rate, incidents by fault class, the streams' lag, and the runtime's health.
+ * rate, incidents by fault class, the streams' lag, the latest scenario evaluation (shown
+ * whatever the incidents read), and the runtime's health.
  */
 export function MetricsPage() {
   const metrics = useQuery({
@@ -41,6 +44,7 @@ export function MetricsPage() {
       ) : (
         <MetricsBody metrics={metrics.data} />
       )}
+      <EvaluationPanel />
       <HealthPanel />
     </div>
   );
@@ -57,14 +61,7 @@ function MetricsBody({ metrics }: { metrics: Metrics }) {
   ];
   return (
     <>
-      <dl className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-5">
-        {tiles.map((tile) => (
-          <div key={tile.label} className="rounded-xl border border-slate-800 bg-slate-900/60 p-4">
-            <dt className="text-xs uppercase tracking-wide text-slate-500">{tile.label}</dt>
-            <dd className="mt-1 font-mono text-xl">{tile.value}</dd>
-          </div>
-        ))}
-      </dl>
+      <StatTiles tiles={tiles} />
       {metrics.incidents.length === 0 ? (
         <EmptyState title="No incidents recorded yet">
           Charts fill in after the first incident.{' '}

@@ -8,17 +8,25 @@ export const ScenarioSchema = z.object({
   name: z.string(),
   description: z.string(),
   fault_class: z.string(),
+  /** What the scenario should end in (`healed`, `escalated`, `none`); absent on older servers. */
+  expected: z.string().optional(),
+  /** What an inject puts in place, one short line each (`release R2`, `2 push(es)`). */
+  injects: z.array(z.string()).optional(),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 
 const ScenarioListSchema = z.object({ scenarios: z.array(ScenarioSchema) });
 
-/** What an inject answers: the broken release that went live and the push that followed it. */
+/** What an inject answers: the broken release that went live and the pushes that followed it. */
 export const InjectResultSchema = z.object({
   scenario: z.string(),
   release: z.string().optional(),
   push_id: z.string().optional(),
+  /** Every push the inject sent, in order, when it sent more than the one `push_id` names. */
+  push_ids: z.array(z.string()).optional(),
   items: z.number().optional(),
+  /** HTTP status of each customer call the inject made, in order (0: nothing answered). */
+  calls: z.array(z.number()).optional(),
 });
 export type InjectResult = z.infer<typeof InjectResultSchema>;
 

@@ -56,6 +56,37 @@ describe('Scenarios page', () => {
     ).toBe('Bearer tok');
   });
 
+  it('shows the expected outcome and tells how many pushes an inject sent', async () => {
+    sessionStorage.setItem('selfheal.adminToken', 'tok');
+    stubFetch({
+      'GET /api/scenarios': {
+        json: {
+          scenarios: [{ ...scenario, expected: 'healed', injects: ['release R2', '2 push(es)'] }],
+        },
+      },
+      'POST /api/scenarios/return-policy-sync/inject': {
+        status: 202,
+        json: {
+          scenario: scenario.id,
+          release: 'R2',
+          push_ids: ['push_1', 'push_2'],
+          items: 150,
+          calls: [],
+          started_at: '2026-12-03T19:47:44.083Z',
+        },
+      },
+    });
+    const user = userEvent.setup();
+    renderPage(<ScenariosPage />);
+
+    const card = await screen.findByRole('region', { name: scenario.name });
+    expect(card.textContent).toContain('Expected outcome: healed');
+    await user.click(screen.getByRole('button', { name: /Inject/ }));
+    expect((await screen.findByRole('status')).textContent).toContain(
+      'release R2 is live, 2 pushes of 150 items in all arrived.',
+    );
+  });
+
   it('says so when this runtime has no scenarios', async () => {
     stubFetch({});
     renderPage(<ScenariosPage />);

@@ -8,9 +8,30 @@ import { hrefFor } from '../../lib/hash-route.js';
 import { useAdminAction } from '../admin/use-admin-action.js';
 import { auditKeys } from '../audit/audit-queries.js';
 import { incidentKeys, releaseKeys } from '../incidents/incident-queries.js';
-import { fetchScenarios, injectScenario, resetScenarios, type Scenario } from './scenarios-api.js';
+import {
+  fetchScenarios,
+  type InjectResult,
+  injectScenario,
+  resetScenarios,
+  type Scenario,
+} from './scenarios-api.js';
 
 export const scenarioKeys = { all: ['scenarios'] as const };
+
+/** What an inject did, in a sentence: the release that went live, the pushes and the calls. */
+function injectedText(scenario: Scenario, result: InjectResult): string {
+  const pushes =
+    result.push_ids?.length ?? (result.push_id !== undefined || result.items !== undefined ? 1 : 0);
+  const items = result.items === undefined ? '' : ` of ${result.items} items`;
+  const parts = [
+    result.release && `release ${result.release} is live`,
+    pushes === 1 && `a push${items} arrived`,
+    pushes > 1 && `${pushes} pushes${items && `${items} in all`} arrived`,
+    result.calls?.length &&
+      `${result.calls.length} customer ${result.calls.length === 1 ? 'call' : 'calls'} made`,
+  ].filter((part): part is string => typeof part === 'string' && part.length > 0);
+  return `Injected “${scenario.name}”${parts.length > 0 ? `: ${parts.join(', ')}` : ''}.`;
+}
 
 /**
  * The fault library: each scenario with what it breaks, an `Inject <name>` button, and a reset
@@ -31,11 +52,7 @@ export function ScenariosPage() {
   };
   const inject = useAdminAction((token, scenario: Scenario) => injectScenario(scenario.id, token), {
     onSuccess: (result, scenario) => {
-      setOutcome(
-        `Injected “${scenario.name}”${result.release ? `: release ${result.release} is live` : ''}${
-          result.items !== undefined ? `, a push of ${result.items} items arrived` : ''
-        }.`,
-      );
+      setOutcome(injectedText(scenario, result));
       refreshAll();
     },
   });
@@ -117,6 +134,11 @@ export function ScenariosPage() {
                 <p className="text-xs text-slate-400">
                   Expected diagnosis: <span className="font-mono">{scenario.fault_class}</span>
                 </p>
+                {scenario.expected && (
+                  <p className="text-xs text-slate-400">
+                    Expected outcome: <span className="font-mono">{scenario.expected}</span>
+                  </p>
+                )}
                 <button
                   type="button"
                   aria-label={`Inject ${scenario.name}`}
