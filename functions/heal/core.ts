@@ -10,7 +10,7 @@ import { brokenFields, recordsHash, scanRecords } from '../target/damage.js';
 import type { ResyncDeps } from '../target/define-target.js';
 import type { Release } from '../target/releases.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
-import { loadCandidate } from '../verify/candidates.js';
+import { clearPendingHeal, findRelease } from '../verify/candidates.js';
 import {
   claimHeal,
   type HealState,
@@ -26,19 +26,6 @@ export const BACKFILL_BATCH = 100;
 const REPROBE_SKUS = 5;
 
 type Outcome = DataOf<'heal.outcome'>;
-
-/** A release by id: known to the target, or a verified candidate kept in the key-value store. */
-export async function findRelease(
-  ports: Ports,
-  target: TargetRuntime,
-  id: string,
-): Promise<Release | undefined> {
-  const known = target.release(id);
-  if (known) return known;
-  const stored = await loadCandidate(ports, target.manifest.name, id);
-  if (stored) target.addRelease(stored);
-  return stored;
-}
 
 /** What a backfill pass did: the state it left and the first failures. */
 interface Backfill {
@@ -203,8 +190,11 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
 
   const candidate = await findRelease(ports, target, event.data.candidate_release_id);
   const live = target.deployer.active()?.release;
-  const end = (status: Outcome['status'], outcome: Omit<Outcome, 'status'>, extra = {}) =>
-    conclude(ports, incidentId, status, outcome, context, { ...extra, timings });
+  const end = async (status: Outcome['status'], outcome: Omit<Outcome, 'status'>, extra = {}) => {
+    // Whatever the outcome, this candidate is no longer on its way to going live.
+    await clearPendingHeal(ports, target.manifest.name, outcome.release_id);
+    return conclude(ports, incidentId, status, outcome, context, { ...extra, timings });
+  };
   if (!candidate || !live) {
     return end('failed', {
       release_id: event.data.candidate_release_id,

@@ -23,6 +23,11 @@ export const candidateReleaseKey = (target: string, releaseId: string): { pk: st
   pk: `release#${target}#${releaseId}`,
 });
 
+/** The verified candidate of a target waiting for its heal, if any (one slot per target). */
+export const pendingHealKey = (target: string): { pk: string } => ({
+  pk: `pending-heal#${target}`,
+});
+
 /** The heal of an incident: claimed once, with its progress and what to restore. */
 export const healKey = (incidentId: string): { pk: string } => ({ pk: `heal#${incidentId}` });
 

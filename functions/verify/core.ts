@@ -11,7 +11,7 @@ import { evenSample, scanRecords } from '../target/damage.js';
 import type { TargetRequest } from '../target/define-target.js';
 import { buildRelease, type Release, ReleaseBuildError } from '../target/releases.js';
 import type { TargetRuntime } from '../target/target-runtime.js';
-import { saveCandidate } from './candidates.js';
+import { markPendingHeal, pendingHealAhead, saveCandidate } from './candidates.js';
 import { buildSandboxHarness, runSandbox } from './sandbox/run-sandbox.js';
 
 type Check = DataOf<'verification'>['checks'][number];
@@ -127,17 +127,21 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
     ms: performance.now() - scanStarted,
   }));
   scanning.catch(() => undefined);
-  // Another heal went live since the patch was planned (two faults in one push): the patch is
-  // carried over onto the live source, or refused when it does not apply there cleanly.
+  // Two faults in one push: another incident's candidate, verified on the live release, is
+  // about to go live (heals run one at a time), so this one is built and judged on top of it.
+  const ahead = await pendingHealAhead(ports, target, live, incidentId);
+  const next = ahead ?? live;
+  // Another heal went live (or is about to) since the patch was planned: the patch is carried
+  // over onto that source, or refused when it does not apply there cleanly.
   let source = proposal.merged;
   let parent = base;
-  if (base.id !== live.id) {
-    const rebased = applyPatch(live.source, proposal.diff, { fuzzFactor: 2 });
+  if (base.id !== next.id) {
+    const rebased = applyPatch(next.source, proposal.diff, { fuzzFactor: 2 });
     if (rebased === false) {
-      return fail(`the patch was planned on ${base.id} and does not apply to ${live.id}, now live`);
+      return fail(`the patch was planned on ${base.id} and does not apply to ${next.id}`);
     }
     source = rebased;
-    parent = live;
+    parent = next;
   }
   const buildStarted = performance.now();
   let candidate: Release;
@@ -171,7 +175,7 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
     {
       exportName: target.manifest.mapper.export,
       candidate: { id: candidate.id, bundle: candidate.bundle },
-      live: { id: live.id, bundle: live.bundle },
+      live: { id: next.id, bundle: next.bundle },
       items: [...catalog].map(([sku, item]) => ({ sku, item })),
       affected,
       probed: evenSample(affected, PROBED_SKUS),
@@ -185,6 +189,12 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   if (result.ok) {
     await saveCandidate(ports, target.manifest.name, candidate);
     target.addRelease(candidate);
+    if (incidentId) {
+      await markPendingHeal(ports, target.manifest.name, {
+        release_id: candidate.id,
+        incident_id: incidentId,
+      });
+    }
   }
   return finish(ports, {
     incidentId,
