@@ -63,6 +63,35 @@ export const ConfigSchema = z.object({
   SELFHEAL_SHOP_TABLE: z.string().min(1).optional(),
   /** AWS: the S3 bucket for release bundles and patches; unset locally (files in the data dir). */
   SELFHEAL_RELEASES_BUCKET: z.string().min(1).optional(),
+  /**
+   * The target's sync function a `deployer: 'lambda'` target ships its releases to (name, ARN or
+   * partial ARN, unqualified); unset when the target deploys locally.
+   */
+  SELFHEAL_LAMBDA_FUNCTION: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine(
+      (value) =>
+        value === undefined ||
+        /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$/.test(
+          value,
+        ),
+      { message: 'a Lambda function name or ARN, without a version or alias' },
+    ),
+  /** The alias the Lambda deployer shifts between published versions. */
+  SELFHEAL_LAMBDA_ALIAS: z
+    .string()
+    .regex(/^(?!\d+$)[a-zA-Z0-9_-]{1,128}$/, 'a Lambda alias name (not a number)')
+    .default('live'),
+  /** The release bundle's file in the deployment package: the function's handler module. */
+  SELFHEAL_LAMBDA_MODULE_FILE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+\.mjs$/, 'a file name ending in .mjs')
+    .default('index.mjs'),
+  /** How long the Lambda deployer waits for a code update to finish before it gives up. */
+  SELFHEAL_LAMBDA_UPDATE_TIMEOUT_MS: intIn(1_000, 900_000, 60_000),
   SELFHEAL_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')

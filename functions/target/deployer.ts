@@ -14,7 +14,13 @@ export type ActivationRefusal =
   /** The bundle failed to load (syntax error, throwing top-level code). */
   | 'import_failed'
   /** The bundle loaded but the mapper export is missing or not a function. */
-  | 'export_missing';
+  | 'export_missing'
+  /**
+   * The platform refused a step in a way trying again will not fix (a Lambda function that does
+   * not exist, missing permissions, a package Lambda rejects, an update that failed). Failures a
+   * later attempt may not meet (throttling, a conflicting update) are thrown instead.
+   */
+  | 'deploy_failed';
 
 /** The outcome of an activation or rollback; a refusal is a value, not an exception. */
 export type ActivationResult =

@@ -1,17 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { KeyValue } from '../ports/kv.js';
-import type { LoadedMapper } from './define-target.js';
-import type {
-  ActivationRefusal,
-  ActivationResult,
-  ActiveRelease,
-  Deployer,
-  RollbackResult,
-} from './deployer.js';
-import { type Release, sha256 } from './releases.js';
+import type { ActivationResult, ActiveRelease, Deployer, RollbackResult } from './deployer.js';
+import { ReleaseLoader } from './release-loader.js';
+import type { Release } from './releases.js';
 
 /** Where the active release pointer is persisted, so it survives in the key-value store. */
 export interface PointerLocation {
@@ -44,9 +35,8 @@ export interface LocalDeployerOptions {
  * The local Deployer: hot reload without a restart.
  *
  * Bundles are written once to `<dir>/<hash>.mjs` and loaded with a dynamic `import()` of that
- * file. Node caches ES modules by URL and never evicts them, so a name that changed with the
- * content is what makes a reload see new code; the same hash is the same code, and its cached
- * module is exactly right. Activation loads the bundle and checks the mapper export *before* the
+ * file ({@link ReleaseLoader}): a name that changes with the content is what makes a reload see
+ * new code. Activation loads the bundle and checks the mapper export *before* the
  * pointer swaps, so a broken bundle never becomes active. Activations and rollbacks run one at a
  * time.
  *
@@ -59,10 +49,9 @@ export interface LocalDeployerOptions {
  */
 export class LocalDeployer implements Deployer {
   readonly dir: string;
-  readonly #exportName: string;
   readonly #pointer: PointerLocation | undefined;
   readonly #now: () => Date;
-  readonly #loaded = new Map<string, LoadedMapper>();
+  readonly #loader: ReleaseLoader;
   readonly #known = new Map<string, Release>();
   /** Releases that were active before the current one, most recent last. */
   readonly #history: ActiveRelease[] = [];
@@ -70,8 +59,11 @@ export class LocalDeployer implements Deployer {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LocalDeployerOptions) {
-    this.dir = path.resolve(options.dir ?? path.join('.data', 'releases'));
-    this.#exportName = options.exportName;
+    this.#loader = new ReleaseLoader({
+      exportName: options.exportName,
+      dir: options.dir ?? path.join('.data', 'releases'),
+    });
+    this.dir = this.#loader.dir;
     this.#pointer = options.pointer;
     this.#now = options.now ?? (() => new Date());
   }
@@ -82,7 +74,7 @@ export class LocalDeployer implements Deployer {
       if (current?.release.hash === release.hash) {
         return { ok: true, changed: false, release: current.release, previous: null };
       }
-      const loaded = await this.#load(release);
+      const loaded = await this.#loader.load(release);
       if (!loaded.ok) return loaded.refusal;
       await this.#swap({ release, mapper: loaded.mapper });
       if (current) this.#history.push(current);
@@ -116,7 +108,7 @@ export class LocalDeployer implements Deployer {
 
   /** The bundle file of a release hash. */
   fileOf(hash: string): string {
-    return path.join(this.dir, `${hash}.mjs`);
+    return this.#loader.fileOf(hash);
   }
 
   /** The pointer persisted by a previous activation (this process or an earlier one), if any. */
@@ -131,54 +123,6 @@ export class LocalDeployer implements Deployer {
       parent_id: typeof item.parent_id === 'string' ? item.parent_id : null,
       activated_at: typeof item.activated_at === 'string' ? item.activated_at : '',
     };
-  }
-
-  async #load(
-    release: Release,
-  ): Promise<
-    | { readonly ok: true; readonly mapper: LoadedMapper }
-    | { readonly ok: false; readonly refusal: Extract<ActivationResult, { ok: false }> }
-  > {
-    const refuse = (reason: ActivationRefusal, message: string) =>
-      ({ ok: false, refusal: { ok: false, reason, release, message } }) as const;
-
-    // Checked even for a cached hash, so a release object whose bundle was altered is never the
-    // one recorded as active.
-    if (sha256(release.bundle) !== release.hash) {
-      return refuse('hash_mismatch', `bundle of ${release.id} does not hash to ${release.hash}`);
-    }
-    const cached = this.#loaded.get(release.hash);
-    if (cached) return { ok: true, mapper: cached };
-
-    const file = await this.#writeBundle(release);
-    let namespace: Record<string, unknown>;
-    try {
-      namespace = await import(pathToFileURL(file).href);
-    } catch (error) {
-      return refuse('import_failed', error instanceof Error ? error.message : String(error));
-    }
-    const mapper = namespace[this.#exportName];
-    if (typeof mapper !== 'function') {
-      return refuse(
-        'export_missing',
-        `bundle of ${release.id} has no function export ${this.#exportName} (found ${typeof mapper})`,
-      );
-    }
-    const loaded = mapper as LoadedMapper;
-    this.#loaded.set(release.hash, loaded);
-    return { ok: true, mapper: loaded };
-  }
-
-  /** Writes the bundle unless an intact copy is already there; atomic via rename. */
-  async #writeBundle(release: Release): Promise<string> {
-    const file = this.fileOf(release.hash);
-    const existing = await readFile(file, 'utf8').catch(() => undefined);
-    if (existing !== undefined && sha256(existing) === release.hash) return file;
-    await mkdir(this.dir, { recursive: true });
-    const temporary = `${file}.${randomUUID()}.tmp`;
-    await writeFile(temporary, release.bundle, 'utf8');
-    await rename(temporary, file);
-    return file;
   }
 
   /** Persists the pointer (when configured) and then swaps it in memory. */
