@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { deriveEventId, type EventType, parseEvent } from '../events/index.js';
+import { createEvent, deriveEventId, type EventType, parseEvent } from '../events/index.js';
 import { DynamoTraceMirror } from '../functions/adapters/bus/dynamo-trace-mirror.js';
 import { RedisStreamsBus } from '../functions/adapters/bus/redis-streams-bus.js';
 import {
@@ -18,20 +18,30 @@ import {
 } from '../functions/adapters/kv/dynamodb-client.js';
 import { deleteTables, ensureTables, tableNames } from '../functions/adapters/kv/tables.js';
 import { snapshotKey } from '../functions/ingest/snapshots.js';
+import { activeReleaseKey } from '../functions/runtime/keys.js';
 import type { PollerStats } from '../functions/runtime/poller.js';
+import type { CatalogItem } from '../functions/shop/catalog.js';
+import { shopTarget } from '../functions/shop/manifest.js';
+import { FLAGSHIP_ORDER_ID } from '../functions/shop/orders.js';
+import { buildShopRelease } from '../functions/shop/releases.js';
+import { FLAGSHIP_SKU } from '../functions/shop/seed.js';
 import type { FunctionUrlEvent } from '../functions/stream/lambda-streaming.js';
+import { TARGET_SOURCE_DIR } from '../infra/aws/lambda-asset.js';
 import { REPO_ROOT } from '../infra/aws/pipeline-stack.js';
 import { SelfHealFunction } from '../infra/aws/selfheal-function.js';
 import { stageEntryOf } from '../infra/aws/stage-function.js';
 import { telemetry } from '../infra/telemetry.js';
 import { type StageSpec, stageNamed, streams, topology } from '../infra/topology.js';
+import { itemsOf } from '../scenarios/catalog.js';
 import { type BundledHandler, bundleHandlers } from './support/bundle-handler.js';
 import { cdkContext } from './support/cdk-templates.js';
 import {
+  type FunctionUrlHandler,
   installStreamingRuntime,
   type LambdaContext,
   lambdaContext,
   ResponseCapture,
+  serveFunctionUrl,
 } from './support/lambda-runtime.js';
 import {
   isCI,
@@ -52,6 +62,13 @@ const servicesUp = redisUp && postgresUp && dynamodbLocal !== '';
 /** The Lambda entries the CDK app deploys, besides one scheduled poller per stage. */
 const TRACE_COPIER_ENTRY = 'infra/aws/handlers/trace-mirror.ts';
 const STREAM_ENTRY = 'infra/aws/handlers/stream.ts';
+const SHOP_ENTRY = 'infra/aws/handlers/shop.ts';
+
+/** The functions that attach to the demo shop, as the pipeline and demo shop stacks set them up. */
+const ATTACHED: readonly string[] = [
+  ...topology.filter((stage) => stage.name !== 'ingest').map((stage) => stage.name),
+  'shop',
+];
 
 /** The event type each stage's handler accepts (its `accepts`), with a fixture of it. */
 const ACCEPTS: Readonly<Record<string, EventType>> = {
@@ -141,6 +158,8 @@ describe.skipIf(!servicesUp)(
     let redis: Redis;
     let database: pg.Client;
     let dynamo: DynamoClients;
+    let shopHandler: FunctionUrlHandler;
+    let shopServer: { url: string; close(): Promise<void> };
 
     beforeAll(async () => {
       outdir = mkdtempSync(path.join(os.tmpdir(), 'lambda-bundles-'));
@@ -148,11 +167,12 @@ describe.skipIf(!servicesUp)(
         ...Object.fromEntries(topology.map((stage) => [stage.name, stageEntryOf(stage)])),
         'trace-copier': TRACE_COPIER_ENTRY,
         stream: STREAM_ENTRY,
+        shop: SHOP_ENTRY,
       };
       // Under a node_modules directory: vitest leaves such modules to Node's own loader instead
       // of transforming them (its default `server.deps.external`), so the bundles are imported as
       // the Lambda runtime imports them, and megabytes of bundled code are not run through Vite.
-      bundles = await bundleHandlers(entries, path.join(outdir, 'node_modules'));
+      bundles = await bundleHandlers(entries, path.join(outdir, 'node_modules'), ATTACHED);
 
       // What the stacks own in AWS: the tables (the functions never create them there).
       dynamo = createDynamoClients({ endpoint: dynamodbLocal });
@@ -199,6 +219,13 @@ describe.skipIf(!servicesUp)(
       };
       for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
 
+      // The demo shop's function behind a local HTTP front, as its Function URL: the probes
+      // and the heal's live re-probe call it at SELFHEAL_TARGET_URL.
+      shopHandler = (await import(pathToFileURL((bundles.shop as BundledHandler).file).href))
+        .handler as FunctionUrlHandler;
+      shopServer = await serveFunctionUrl(shopHandler);
+      vi.stubEnv('SELFHEAL_TARGET_URL', shopServer.url);
+
       // The runtime's `awslambda` global: the SSE handler is wrapped with it at import.
       restoreRuntime = installStreamingRuntime();
       const load = async (name: string) =>
@@ -216,21 +243,35 @@ describe.skipIf(!servicesUp)(
       database = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await database.connect();
 
-      // Every poller's cold start at once, as the schedules start them: ports built (the trace
-      // store migrated), no time left to poll.
-      await capturingStdout(() =>
-        Promise.all(
-          topology.map((stage) =>
-            (pollers[stage.name] as ScheduledHandler)(
-              scheduledEvent(stage.name, stage.input),
-              lambdaContext(`selfheal-${stage.name}`, stage.timeoutMs),
-            ),
-          ),
-        ),
+      // Every poller's cold start, as the schedules start them: ports built (the trace store
+      // migrated, the target attached where the stack sets SELFHEAL_TARGET), no time left to
+      // poll. One at a time, because each reads its own environment then.
+      await capturingStdout(async () => {
+        for (const stage of topology) {
+          attachedEnv(stage.name);
+          await (pollers[stage.name] as ScheduledHandler)(
+            scheduledEvent(stage.name, stage.input),
+            lambdaContext(`selfheal-${stage.name}`, stage.timeoutMs),
+          );
+        }
+        attachedEnv('shop');
+        const health = await fetch(`${shopServer.url}/shop/products/SKU-0000`);
+        await health.arrayBuffer();
+      });
+    }, 300_000);
+
+    /** The environment the stacks give function `name`: the target settings of attached ones. */
+    function attachedEnv(name: string): void {
+      const attached = ATTACHED.includes(name);
+      vi.stubEnv('SELFHEAL_TARGET', attached && name !== 'shop' ? 'demo-shop' : 'none');
+      vi.stubEnv(
+        'SELFHEAL_TARGET_ROOT',
+        attached ? path.join((bundles[name] as BundledHandler).dir, TARGET_SOURCE_DIR) : '',
       );
-    }, 180_000);
+    }
 
     afterAll(async () => {
+      await shopServer?.close();
       restoreRuntime?.();
       vi.unstubAllEnvs();
       await bus?.close();
@@ -409,35 +450,110 @@ describe.skipIf(!servicesUp)(
       expect(traced).toBe(true);
     });
 
-    it.each(
-      topology
-        .filter((stage) => stage.name !== 'ingest')
-        .map((stage) => [stage.name, stage] as const),
-    )(
-      'stage %s fails a valid record without a target in Lambda and dead-letters it after its last delivery',
-      async (_name, stage) => {
-        // Known gap, documented: the Lambda entries build no target yet.
-        const valid = fixtureOf(ACCEPTS[stage.name] as EventType);
-        const entryId = await bus.publish(stage.input, valid.body);
-
-        const { metrics } = await invokeStage(
-          stage,
-          async () => (await deadLettersOf(stage, [entryId])).length === 1,
+    it('heals the return-policy fault end to end through the bundled stage and shop functions', async () => {
+      const pushOf = (items: readonly CatalogItem[], label: string) =>
+        createEvent(
+          'catalog.push',
+          {
+            push_id: `lambda-${label}-${randomUUID()}`,
+            catalog_version: `lambda.${label}`,
+            pushed_at: new Date().toISOString(),
+            items: [...items],
+          },
+          { source: 'webhooks/catalog' },
         );
-
-        const [letter] = await deadLettersOf(stage, [entryId]);
-        expect(letter).toMatchObject({
-          deliveries: stage.maxDeliveries,
-          reason: `NoTargetError: stage ${stage.name} needs a target, and this process runs none`,
+      const drain = async (name: string) => {
+        const stage = stageNamed(name);
+        const { result } = await invokeStage(stage, async () => {
+          const stats = await bus.stats(stage.input, stage.name);
+          return stats.lag === 0 && stats.pending === 0;
         });
-        expect(await pendingIds(stage.input, stage.name)).not.toContain(entryId);
-        expect(metrics(telemetry.metrics.recordsFailed)[0]).toBeGreaterThanOrEqual(1);
-        for (const output of stage.outputs) {
-          const bodies = (await bus.range(output, '0-0', 10_000)).map(({ body }) => body);
-          expect(bodies.some((body) => body.includes(valid.id))).toBe(false);
-        }
-      },
-    );
+        return result as PollerStats;
+      };
+      const pointer = async () =>
+        (
+          await dynamo.doc.send(
+            new GetCommand({ TableName: tables.kv, Key: activeReleaseKey(shopTarget.name) }),
+          )
+        ).Item;
+      const eligibility = () =>
+        fetch(`${shopServer.url}/shop/returns/eligibility`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ order_id: FLAGSHIP_ORDER_ID, sku: FLAGSHIP_SKU }),
+        });
+
+      // The catalog as the shop knows it, synced through R1 (no pointer yet: R1 by default).
+      const seed = itemsOf('clearance');
+      await bus.publish(streams.catalogPushes, JSON.stringify(pushOf(seed, 'seed')));
+      for (const name of ['ingest', 'sync', 'validator']) await drain(name);
+      expect(await pointer()).toBeUndefined();
+      expect((await eligibility()).status).toBe(200);
+
+      // A bad deploy: R2, the refactor that drops return_policy, becomes the active release.
+      const r1 = await buildShopRelease('R1');
+      const r2 = await buildShopRelease('R2', { parent: r1 });
+      await dynamo.doc.send(
+        new PutCommand({
+          TableName: tables.kv,
+          Item: {
+            ...activeReleaseKey(shopTarget.name),
+            release_id: r2.id,
+            hash: r2.hash,
+            parent_id: r1.id,
+            activated_at: new Date().toISOString(),
+          },
+        }),
+      );
+
+      // The nightly push through R2: records lose their return policy; the functions notice,
+      // diagnose, patch, guard, verify and heal by themselves.
+      const later = new Date(Date.now() + 60_000).toISOString();
+      const nightly = seed.map((item) => ({
+        ...item,
+        return_policy: { type: 'final_sale' as const, window_days: 0 },
+        updated_at: later,
+      }));
+      await bus.publish(streams.catalogPushes, JSON.stringify(pushOf(nightly, 'nightly')));
+      const failures: Record<string, number> = {};
+      for (const name of [
+        'ingest',
+        'sync',
+        'validator',
+        'probe',
+        'rca',
+        'patch',
+        'guard',
+        'verify',
+        'heal',
+      ]) {
+        failures[name] = (await drain(name)).failed;
+      }
+      expect(failures).toEqual(Object.fromEntries(Object.keys(failures).map((name) => [name, 0])));
+
+      const outcomes = (await bus.range(streams.outcomes, '0-0', 1_000)).flatMap(({ body }) => {
+        const parsed = parseEvent(body, ['heal.outcome']);
+        return parsed.ok ? [parsed.event] : [];
+      });
+      expect(outcomes).toHaveLength(1);
+      const outcome = outcomes[0];
+      expect(outcome?.data).toMatchObject({ status: 'healed', previous_release_id: r2.id });
+      expect(outcome?.data.backfill.repaired).toBe(seed.length);
+      expect(outcome?.data.backfill.failed).toBe(0);
+      // Every function reads the same pointer: the verified candidate is live.
+      expect(await pointer()).toMatchObject({ release_id: outcome?.data.release_id });
+      expect(outcome?.data.release_id).not.toBe(r2.id);
+
+      // The shop answers again, from the repaired records.
+      const answer = await eligibility();
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toMatchObject({ eligible: false, window_days: 0 });
+      const incidents = await database.query(
+        `select status, fault_class from "${schema}".incidents where id = $1`,
+        [outcome?.incident_id],
+      );
+      expect(incidents.rows).toEqual([{ status: 'healed', fault_class: 'dropped-field' }]);
+    }, 240_000);
 
     it('a stage, the trace copier and the SSE function stream a trace step as SSE frames', async () => {
       const ingest = stageNamed('ingest');

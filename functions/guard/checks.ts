@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { applyPatch, parsePatch, type StructuredPatch } from 'diff';
-import { build, type Message } from 'esbuild';
+import type { Message } from 'esbuild';
 import ts from 'typescript';
+import { loadEsbuild } from '../runtime/esbuild.js';
 import { globToRegExp, isPatchable, type TargetManifest } from '../target/define-target.js';
 import type { Policy } from './policy.js';
 
@@ -524,6 +525,7 @@ export interface CheckCompilesInput {
 export async function checkCompiles(input: CheckCompilesInput): Promise<GuardReason[]> {
   const repoRoot = path.resolve(input.repoRoot);
   const absolute = path.resolve(repoRoot, input.path);
+  const { build } = await loadEsbuild();
   try {
     await build({
       stdin: {

@@ -105,8 +105,18 @@ async function closeAll(closers: ReadonlyArray<() => Promise<void>>): Promise<vo
   }
 }
 
-/** The ports of a Lambda cold start: configuration from the environment, parsed once. */
+/**
+ * The ports of a Lambda cold start: configuration from the environment, parsed once, and the
+ * target `SELFHEAL_TARGET` names attached.
+ */
 export const buildPortsFromEnv = (): Promise<Ports> => {
   const config = parseConfig();
-  return buildPorts(config, createLogger(config.LOG_LEVEL));
+  return buildPorts(config, createLogger(config.LOG_LEVEL), {
+    ...(config.SELFHEAL_TARGET === 'demo-shop'
+      ? {
+          // Loaded only when asked for: the stages themselves never import the target.
+          target: async (base) => (await import('../shop/attach.js')).attachShop(config, base),
+        }
+      : {}),
+  });
 };

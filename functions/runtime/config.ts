@@ -61,6 +61,21 @@ export const ConfigSchema = z.object({
   SELFHEAL_TRACE_MIRROR_TABLE: z.string().min(1).optional(),
   /** AWS: the DynamoDB table of the demo shop's product records; the `kv` table when unset. */
   SELFHEAL_SHOP_TABLE: z.string().min(1).optional(),
+  /**
+   * The target a function attaches to when its stages need one: `demo-shop` in AWS (every stage
+   * function of the pipeline stack), `none` where the process starts its own target (the local
+   * runtime seeds the demo shop itself) or needs none.
+   */
+  SELFHEAL_TARGET: z.enum(['none', 'demo-shop']).default('none'),
+  /**
+   * Where the target's source tree is (the repository root the manifest's paths are relative
+   * to); unset, the tree this code runs from. The Lambda assets ship it beside the bundle.
+   */
+  SELFHEAL_TARGET_ROOT: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
   /** AWS: the S3 bucket for release bundles and patches; unset locally (files in the data dir). */
   SELFHEAL_RELEASES_BUCKET: z.string().min(1).optional(),
   /**

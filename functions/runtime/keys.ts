@@ -23,6 +23,11 @@ export const candidateReleaseKey = (target: string, releaseId: string): { pk: st
   pk: `release#${target}#${releaseId}`,
 });
 
+/** The release a target runs, as its deployer last activated it (shared by every function). */
+export const activeReleaseKey = (target: string): { pk: string } => ({
+  pk: `active-release#${target}`,
+});
+
 /** The verified candidate of a target waiting for its heal, if any (one slot per target). */
 export const pendingHealKey = (target: string): { pk: string } => ({
   pk: `pending-heal#${target}`,

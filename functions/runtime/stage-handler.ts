@@ -124,6 +124,7 @@ export function createStageHandler<T extends EventType>(
 ) {
   const base = async (event: StreamBatchEvent): Promise<StreamBatchResponse> => {
     const ports = await getPorts(portsFactory);
+    await ports.target?.refresh?.();
     return processStreamBatch(
       event,
       (body: string) => {

@@ -1,6 +1,6 @@
 import { createSnapshotRepository, snapshotKey } from '../ingest/snapshots.js';
 import type { KeyValue } from '../ports/kv.js';
-import { LocalDeployer } from '../target/local-deployer.js';
+import { LocalDeployer, type PointerLocation } from '../target/local-deployer.js';
 import type { Release } from '../target/releases.js';
 import type { SyncResult, TargetRuntime } from '../target/target-runtime.js';
 import { shopTarget } from './manifest.js';
@@ -24,6 +24,20 @@ export interface ShopServiceOptions {
    * 16 suit catalogs up to a few tens of thousands of SKUs (about 50 KB a shard at 10,000).
    */
   readonly indexShards?: number;
+  /**
+   * `seed` (default): start from release R1 and the seed catalog, as the local runtime does.
+   * `attach`: join a shop whose state already lives in the stores, as each Lambda cold start
+   * does: nothing is reset, the active release is the persisted pointer's (R1 when there is
+   * none yet), and {@link TargetRuntime.refresh} follows the pointer when another function moves
+   * it.
+   */
+  readonly start?: 'seed' | 'attach';
+  /** Where the active release pointer persists; required by `attach`. */
+  readonly pointer?: PointerLocation;
+  /** The source tree the releases are built from (default {@link SHOP_REPO_ROOT}). */
+  readonly repoRoot?: string;
+  /** A release that is not one of the shop's own (a verified candidate), by id. */
+  readonly resolveRelease?: (id: string) => Promise<Release | undefined>;
   readonly now?: () => Date;
 }
 
@@ -58,13 +72,19 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     table: options.table,
     indexShards: options.indexShards ?? SHOP_INDEX_SHARDS,
   });
+  const start = options.start ?? 'seed';
+  if (start === 'attach' && !options.pointer) {
+    throw new Error('attaching to the shop needs the release pointer location');
+  }
   const deployer = new LocalDeployer({
     exportName: shopTarget.mapper.export,
     ...(options.releasesDir ? { dir: options.releasesDir } : {}),
+    ...(options.pointer ? { pointer: options.pointer } : {}),
   });
-  const r1 = await buildShopRelease('R1');
-  const r2 = await buildShopRelease('R2', { parent: r1 });
-  const r3 = await buildShopRelease('R3', { parent: r1 });
+  const repoRoot = options.repoRoot ?? SHOP_REPO_ROOT;
+  const r1 = await buildShopRelease('R1', { repoRoot });
+  const r2 = await buildShopRelease('R2', { parent: r1, repoRoot });
+  const r3 = await buildShopRelease('R3', { parent: r1, repoRoot });
   const releases = new Map<string, Release>([
     [r1.id, r1],
     [r2.id, r2],
@@ -80,6 +100,23 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     const result = await deployer.activate(release);
     if (!result.ok) throw new Error(`release ${release.id} refused: ${result.reason}`);
     return release;
+  };
+
+  /** Adopts the release the persisted pointer names, when it is not the one loaded here. */
+  const follow = async (): Promise<void> => {
+    const pointer = await deployer.persistedPointer();
+    const wanted = pointer ?? { release_id: r1.id, hash: r1.hash };
+    if (deployer.active()?.release.hash === wanted.hash) return;
+    const release =
+      releases.get(wanted.release_id) ?? (await options.resolveRelease?.(wanted.release_id));
+    if (!release || release.hash !== wanted.hash) {
+      throw new Error(
+        `the active release ${wanted.release_id} (${wanted.hash}) is not available to this process`,
+      );
+    }
+    if (!releases.has(release.id)) releases.set(release.id, release);
+    const result = await deployer.adopt(release);
+    if (!result.ok) throw new Error(`release ${release.id} refused: ${result.reason}`);
   };
 
   const sync = async (batch: readonly unknown[], syncedAt: string): Promise<SyncResult> => {
@@ -111,12 +148,13 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     records,
     deployer,
     orders,
-    repoRoot: SHOP_REPO_ROOT,
+    repoRoot,
     release: (id) => releases.get(id),
     addRelease(release) {
       if (!releases.has(release.id)) releases.set(release.id, release);
     },
     sync,
+    ...(start === 'attach' ? { refresh: follow } : {}),
     async catalogItems(skus) {
       const stored = await snapshots.getSnapshots(skus);
       return new Map([...stored].map(([sku, snapshot]) => [sku, snapshot.item as unknown]));
@@ -151,7 +189,8 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
       await sync(seed, now().toISOString());
     },
   };
-  await service.reset();
+  if (start === 'attach') await follow();
+  else await service.reset();
   return service;
 }
 

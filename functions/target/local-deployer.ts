@@ -82,6 +82,25 @@ export class LocalDeployer implements Deployer {
     });
   }
 
+  /**
+   * Makes `release` active in this process only, because another process already activated it
+   * and recorded the pointer (a stage function catching up with a heal that ran elsewhere).
+   * Nothing is persisted; the release is loaded and checked as {@link activate} does.
+   */
+  adopt(release: Release): Promise<ActivationResult> {
+    return this.#serial(async () => {
+      const current = this.#active;
+      if (current?.release.hash === release.hash) {
+        return { ok: true, changed: false, release: current.release, previous: null };
+      }
+      const loaded = await this.#loader.load(release);
+      if (!loaded.ok) return loaded.refusal;
+      this.#remember({ release, mapper: loaded.mapper });
+      if (current) this.#history.push(current);
+      return { ok: true, changed: true, release, previous: current?.release ?? null };
+    });
+  }
+
   rollback(): Promise<RollbackResult> {
     return this.#serial(async () => {
       const current = this.#active;
@@ -136,6 +155,10 @@ export class LocalDeployer implements Deployer {
       };
       await this.#pointer.kv.put(this.#pointer.table, { pk: this.#pointer.key, ...pointer });
     }
+    this.#remember(next);
+  }
+
+  #remember(next: ActiveRelease): void {
     this.#active = next;
     if (!this.#known.has(next.release.hash)) this.#known.set(next.release.hash, next.release);
   }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { build, type Message } from 'esbuild';
+import type { Message } from 'esbuild';
+import { loadEsbuild } from '../runtime/esbuild.js';
 
 /**
  * A release of a target: the mapper source and the self-contained ESM bundle built from it,
@@ -93,6 +94,7 @@ export async function buildRelease(input: BuildReleaseInput): Promise<Release> {
   const source = await sourceOf(input, repoRoot);
   const logicalPath = input.path.replaceAll('\\', '/');
 
+  const { build } = await loadEsbuild();
   let output: string;
   try {
     const result = await build({

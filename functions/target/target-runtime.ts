@@ -32,6 +32,12 @@ export interface TargetRuntime {
   addRelease(release: Release): void;
   /** Maps items through the active release and writes the records. */
   sync(items: readonly unknown[], syncedAt: string): Promise<SyncResult>;
+  /**
+   * Catches up with what other processes recorded (the active release a heal in another
+   * function activated). Stage handlers call it before each batch; a target living in one
+   * process has nothing to catch up with and leaves it out.
+   */
+  refresh?(): Promise<void>;
   /** The catalog items last pushed for SKUs (their snapshots), for backfill and replay. */
   catalogItems(skus: readonly string[]): Promise<Map<string, unknown>>;
 }

@@ -32,6 +32,7 @@ export class DemoShopStack extends Stack {
       timeout: Duration.seconds(30),
       memorySize: 1024,
       network: props.network,
+      toolchain: true,
     });
     this.shop
       .bindRedis(data.cache)

@@ -72,6 +72,12 @@ export const STAGE_ACCESS: Readonly<Record<string, StageAccess>> = {
   },
 };
 
+/**
+ * Stages that work on the target: they attach to the demo shop at cold start
+ * (`SELFHEAL_TARGET`), which builds its releases, so they ship the healing path's toolchain.
+ */
+const STAGES_WITHOUT_TARGET: ReadonlySet<string> = new Set(['ingest']);
+
 const DEFAULT_ACCESS: StageAccess = { tables: { idempotency: 'readWrite' } };
 
 /** Where the stream copier stops before its deadline, plus one period of overlap. */
@@ -144,7 +150,11 @@ export class PipelineStack extends Stack {
         repoRoot,
         network,
         memorySize: MEMORY_MB_BY_STAGE[stage.name],
-        environment: props.targetUrl ? { SELFHEAL_TARGET_URL: props.targetUrl } : {},
+        toolchain: !STAGES_WITHOUT_TARGET.has(stage.name),
+        environment: {
+          ...(STAGES_WITHOUT_TARGET.has(stage.name) ? {} : { SELFHEAL_TARGET: 'demo-shop' }),
+          ...(props.targetUrl ? { SELFHEAL_TARGET_URL: props.targetUrl } : {}),
+        },
       });
       fn.bindRedis(cache).bindTraceStore(database);
       const access = STAGE_ACCESS[stage.name] ?? DEFAULT_ACCESS;

@@ -9,6 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { AppTables, StreamCache, TraceDatabase } from './data-stack.js';
+import { LAMBDA_TASK_ROOT, TARGET_SOURCE_DIR } from './lambda-asset.js';
 
 /**
  * The Lambda runtime every function runs on. Pinned rather than `NODEJS_LATEST`, so a CDK upgrade
@@ -29,9 +30,6 @@ export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
  * transactions stay legal (and one slot is plenty for this traffic).
  */
 export const STREAM_KEY_PREFIX = '{selfheal}:';
-
-/** Where the trace store's SQL migrations live; copied next to each bundle (see `bundling`). */
-const MIGRATIONS_DIR = 'functions/adapters/store/drizzle';
 
 /**
  * Gives the ESM bundle the CommonJS globals its dependencies expect: CommonJS packages (ioredis,
@@ -82,6 +80,13 @@ export interface SelfHealFunctionProps {
    * @default true
    */
   readonly secretsExtension?: boolean;
+  /**
+   * Ships what the healing path reads from disk beside the bundle (esbuild's WebAssembly build,
+   * TypeScript's standard library, the sandbox harness, the target's sources; see
+   * `lambda-asset.ts`) and points `SELFHEAL_TARGET_ROOT` at the sources.
+   * @default false
+   */
+  readonly toolchain?: boolean;
 }
 
 /** How a secret becomes an environment variable (see `functions/runtime/lambda-secrets.ts`). */
@@ -145,7 +150,12 @@ export class SelfHealFunction extends Construct implements ec2.IConnectable {
       this.securityGroup = undefined;
     }
 
-    const migrations = path.join(repoRoot, MIGRATIONS_DIR);
+    const completion = [
+      `node "${path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs')}"`,
+      `"${path.join(repoRoot, 'infra/aws/lambda-asset.ts')}"`,
+      `"${repoRoot}"`,
+    ].join(' ');
+    const toolchain = props.toolchain ? ' --toolchain' : '';
     this.fn = new NodejsFunction(this, 'Function', {
       description: props.description,
       entry: path.resolve(repoRoot, props.entry),
@@ -171,6 +181,9 @@ export class SelfHealFunction extends Construct implements ec2.IConnectable {
         : {}),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
+        ...(props.toolchain
+          ? { SELFHEAL_TARGET_ROOT: path.posix.join(LAMBDA_TASK_ROOT, TARGET_SOURCE_DIR) }
+          : {}),
         ...props.environment,
       },
       bundling: {
@@ -188,13 +201,18 @@ export class SelfHealFunction extends Construct implements ec2.IConnectable {
         minify: false,
         // Ship the SDK version we test against instead of whatever the runtime carries.
         bundleAwsSDK: true,
+        // esbuild at run time is its WebAssembly build, shipped beside the bundle of functions
+        // that build releases (see lambda-asset.ts): the native one is per platform.
+        externalModules: ['esbuild-wasm'],
+        esbuildArgs: { '--alias:esbuild': 'esbuild-wasm' },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The trace store applies its migrations from `./drizzle` next to the bundle. Node
-          // copies them, so the hook runs the same on every OS.
+          // What the function reads from disk beside its bundle (the trace store's migrations,
+          // the healing path's toolchain and the target's sources): lambda-asset.ts, run by
+          // Node, so the hook runs the same on every OS.
           afterBundling: (_inputDir: string, outputDir: string) => [
-            `node -e "require('node:fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" "${migrations}" "${path.join(outputDir, 'drizzle')}"`,
+            `${completion} "${outputDir}"${toolchain}`,
           ],
         },
       },

@@ -36,6 +36,8 @@ export interface StageFunctionProps {
   readonly network?: FunctionNetwork;
   readonly memorySize?: number;
   readonly logRetention?: logs.RetentionDays;
+  /** Ships the healing path's toolchain and the target's sources (see `SelfHealFunction`). */
+  readonly toolchain?: boolean;
   /** Extra environment, merged over the stage variables. */
   readonly environment?: Readonly<Record<string, string>>;
 }
@@ -68,6 +70,7 @@ export class StageFunction extends SelfHealFunction {
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.network ? { network: props.network } : {}),
+      ...(props.toolchain ? { toolchain: true } : {}),
       environment: {
         STAGE_NAME: stage.name,
         INPUT_STREAM: stage.input,

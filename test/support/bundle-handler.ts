@@ -1,6 +1,6 @@
-import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
+import { completeAsset } from '../../infra/aws/lambda-asset.js';
 
 /** The repository root: every entry path and every bundle comment is relative to it. */
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -18,15 +18,12 @@ const ESM_COMMONJS_BANNER = [
   'const __dirname = __selfhealDirname(__filename);',
 ].join(' ');
 
-/** Where the trace store's migrations live; `SelfHealFunction` copies them next to each bundle. */
-const MIGRATIONS_DIR = 'functions/adapters/store/drizzle';
-
 /**
  * What the CDK's `NodejsFunction` runs for a `SelfHealFunction`, as esbuild API options: its
  * command line is `esbuild --bundle <entry> --target=node22 --platform=node --format=esm
  * --outfile=<asset>/index.mjs --sourcemap --sources-content=false --banner:js=<banner>
- * --main-fields=module,main`, run from the repository root, with no externals (the AWS SDK is
- * bundled). `test/lambda-handlers.test.ts` checks that a bundle built with these options is the
+ * --main-fields=module,main --alias:esbuild=esbuild-wasm --external:esbuild-wasm`, run from the
+ * repository root (the AWS SDK is bundled). `test/lambda-handlers.test.ts` checks that a bundle built with these options is the
  * CDK asset byte for byte, so a change on either side fails there.
  */
 export const CDK_BUNDLE_OPTIONS: Readonly<BuildOptions> = {
@@ -38,10 +35,12 @@ export const CDK_BUNDLE_OPTIONS: Readonly<BuildOptions> = {
   sourcesContent: false,
   banner: { js: ESM_COMMONJS_BANNER },
   mainFields: ['module', 'main'],
+  alias: { esbuild: 'esbuild-wasm' },
+  external: ['esbuild-wasm'],
   absWorkingDir: REPO_ROOT,
 };
 
-/** One handler, bundled as its Lambda asset: `<dir>/index.mjs`, its map and `drizzle/`. */
+/** One handler, bundled as its Lambda asset: `<dir>/index.mjs`, its map and what `lambda-asset.ts` adds. */
 export interface BundledHandler {
   /** Repository-relative entry. */
   readonly entry: string;
@@ -55,7 +54,8 @@ export interface BundledHandler {
  * Bundles Lambda entries (repository-relative paths, by a name of the caller's choosing) into
  * `outdir/<name>/`, each exactly as its CDK asset: one esbuild run for all of them (with no code
  * splitting every output is self-contained, the same bytes as a build of its entry alone), then
- * the migrations copied beside each bundle as the asset's `afterBundling` hook does.
+ * completed as the asset's `afterBundling` hook does (`toolchain` names the entries that ship the
+ * healing path's toolchain and the target's sources).
  *
  * @example
  * ```ts
@@ -66,6 +66,7 @@ export interface BundledHandler {
 export async function bundleHandlers<const N extends string>(
   entries: Readonly<Record<N, string>>,
   outdir: string,
+  toolchain: readonly N[] = [],
 ): Promise<Record<N, BundledHandler>> {
   const names = Object.keys(entries) as N[];
   const result = await build({
@@ -83,7 +84,11 @@ export async function bundleHandlers<const N extends string>(
   const bundles = {} as Record<N, BundledHandler>;
   for (const name of names) {
     const dir = path.join(outdir, name);
-    cpSync(path.join(REPO_ROOT, MIGRATIONS_DIR), path.join(dir, 'drizzle'), { recursive: true });
+    await completeAsset({
+      repoRoot: REPO_ROOT,
+      outputDir: dir,
+      toolchain: toolchain.includes(name),
+    });
     bundles[name] = { entry: entries[name], dir, file: path.join(dir, 'index.mjs') };
   }
   return bundles;

@@ -183,3 +183,86 @@ export function installStreamingRuntime(): () => void {
     target.HttpResponseStream = saved.HttpResponseStream;
   };
 }
+
+/** A buffered Function URL handler, as the API and demo shop entries export theirs. */
+export type FunctionUrlHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;
+
+/** What a buffered Function URL handler returns (payload format 2.0). */
+interface FunctionUrlResult {
+  readonly statusCode?: number;
+  readonly headers?: Record<string, string>;
+  readonly cookies?: string[];
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+/**
+ * Serves a buffered Function URL handler on a loopback port: each HTTP request becomes the event
+ * Lambda sends for a Function URL (payload format 2.0), and the handler's result becomes the
+ * response, as the URL's front end does.
+ */
+export async function serveFunctionUrl(
+  handler: FunctionUrlHandler,
+  functionName = 'selfheal-function-url',
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', async () => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [
+          name,
+          Array.isArray(value) ? value.join(',') : (value ?? ''),
+        ]),
+      );
+      const body = Buffer.concat(chunks);
+      const event = {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers,
+        ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
+        requestContext: {
+          accountId: 'anonymous',
+          apiId: 'local',
+          domainName: headers.host ?? 'localhost',
+          http: {
+            method: request.method ?? 'GET',
+            path: url.pathname,
+            protocol: 'HTTP/1.1',
+            sourceIp: '127.0.0.1',
+            userAgent: headers['user-agent'] ?? '',
+          },
+          requestId: randomUUID(),
+          routeKey: '$default',
+          stage: '$default',
+          time: new Date().toUTCString(),
+          timeEpoch: Date.now(),
+        },
+        ...(body.length > 0 ? { body: body.toString('base64'), isBase64Encoded: true } : {}),
+        isBase64Encoded: body.length > 0,
+      };
+      try {
+        const result = (await handler(event, lambdaContext(functionName, 30_000))) as
+          | FunctionUrlResult
+          | undefined;
+        response.writeHead(result?.statusCode ?? 200, result?.headers ?? {});
+        const payload = result?.body ?? '';
+        response.end(result?.isBase64Encoded ? Buffer.from(payload, 'base64') : payload);
+      } catch (error) {
+        response.writeHead(502, { 'content-type': 'text/plain' });
+        response.end(`function error: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}

@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { z } from 'zod';
 import { VerificationCheckSchema } from '../../../events/healing.js';
+import { loadEsbuild } from '../../runtime/esbuild.js';
 import { sha256 } from '../../target/releases.js';
 import {
   SANDBOX_CHECKS,
@@ -109,6 +109,7 @@ async function writeHarness(
     `import { ${module.export} as target } from ${JSON.stringify(path.resolve(repoRoot, module.file))};`,
     'await runHarness(target);',
   ].join('\n');
+  const { build } = await loadEsbuild();
   const result = await build({
     stdin: { contents: entry, loader: 'js', resolveDir: repoRoot, sourcefile: 'sandbox-entry.js' },
     absWorkingDir: repoRoot,

@@ -5,7 +5,8 @@ import { parseConfig } from '../../../functions/runtime/config.js';
 import { createObservability, observe } from '../../../functions/runtime/lambda-observability.js';
 import { loadSecretsIntoEnv } from '../../../functions/runtime/lambda-secrets.js';
 import { createLogger } from '../../../functions/runtime/logger.js';
-import { createShopService, type ShopService } from '../../../functions/shop/shop-service.js';
+import { attachShop } from '../../../functions/shop/attach.js';
+import type { ShopService } from '../../../functions/shop/shop-service.js';
 import { createApp } from '../../local/app.js';
 
 type Handle = ReturnType<typeof handle>;
@@ -20,12 +21,10 @@ const appFor = (event: LambdaEvent): Promise<Handle> => {
     const config = parseConfig();
     let shop: ShopService | undefined;
     const ports = await buildPorts(config, createLogger(config.LOG_LEVEL), {
+      // Attached, not started: the shop's state lives in its tables and the release pointer, so
+      // a cold start resets nothing.
       target: async (base) => {
-        shop = await createShopService({
-          kv: base.kv,
-          table: config.SELFHEAL_SHOP_TABLE ?? base.tables.kv,
-          snapshotsTable: base.tables.snapshots,
-        });
+        shop = await attachShop(config, base);
         return shop;
       },
     });
