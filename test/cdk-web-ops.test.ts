@@ -378,6 +378,77 @@ describe('AWS app (default settings, templates only)', () => {
       );
     });
 
+    it('ships heals to your own sync function when given one, with least privilege', () => {
+      const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:shop-sync';
+      expect(() => settingsOf({ targetSyncFunction: `${arn}:live` })).toThrowError(
+        /targetSyncFunction/,
+      );
+      expect(() => settingsOf({ targetSyncFunction: 'shop-sync' })).toThrowError(
+        /targetSyncFunction/,
+      );
+      const scratchDir = mkdtempSync(path.join(outdir, 'sync-function-'));
+      const withSync = createApp({
+        app: {
+          context: { ...cdkContext(), ...NO_BUNDLING, targetSyncFunction: arn },
+          outdir: scratchDir,
+        },
+      });
+      const templates = new AppTemplates([withSync.pipeline]);
+      const lambdaActionsOf = (stage: string) => {
+        const fn = withSync.pipeline.stageFunctions.get(stage);
+        if (!fn) throw new Error(`no function for stage ${stage}`);
+        const role = withSync.pipeline.resolve(fn.fn.role?.roleName) as { Ref: string };
+        const policies = templates.template(STACK_NAMES.pipeline).findResources('AWS::IAM::Policy');
+        return Object.values(policies)
+          .filter((policy) =>
+            JSON.stringify(policy.Properties.Roles).includes(JSON.stringify(role)),
+          )
+          .flatMap(
+            (policy) =>
+              policy.Properties.PolicyDocument.Statement as Array<{
+                Action: string | string[];
+                Resource: unknown;
+              }>,
+          )
+          .filter((statement) => [statement.Action].flat().some((a) => a.startsWith('lambda:')));
+      };
+      const deploy = lambdaActionsOf('heal');
+      expect(deploy).toEqual([
+        {
+          Effect: 'Allow',
+          Action: [
+            'lambda:CreateAlias',
+            'lambda:GetAlias',
+            'lambda:GetFunctionConfiguration',
+            'lambda:PublishVersion',
+            'lambda:UpdateAlias',
+            'lambda:UpdateFunctionCode',
+          ],
+          Resource: [arn, `${arn}:*`],
+        },
+      ]);
+      for (const stage of ['sync', 'validator', 'probe', 'rca', 'patch', 'guard', 'verify']) {
+        expect(lambdaActionsOf(stage)).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'],
+            Resource: [arn, `${arn}:*`],
+          },
+        ]);
+      }
+      expect(lambdaActionsOf('ingest')).toEqual([]);
+      const env = (stage: string) =>
+        withSync.pipeline.resolve(
+          (
+            withSync.pipeline.stageFunctions.get(stage)?.fn.node.defaultChild as {
+              environment?: unknown;
+            }
+          )?.environment,
+        ) as { variables: Record<string, string> };
+      expect(env('heal').variables.SELFHEAL_LAMBDA_FUNCTION).toBe(arn);
+      expect(env('ingest').variables.SELFHEAL_LAMBDA_FUNCTION).toBeUndefined();
+    });
+
     it('refuses a stage whose handler file does not exist', () => {
       const ghost: StageSpec = {
         name: 'ghost',

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -16,6 +16,7 @@ import {
   createDynamoClients,
   type DynamoClients,
 } from '../functions/adapters/kv/dynamodb-client.js';
+import { createDynamoKv } from '../functions/adapters/kv/dynamodb-kv.js';
 import { deleteTables, ensureTables, tableNames } from '../functions/adapters/kv/tables.js';
 import { snapshotKey } from '../functions/ingest/snapshots.js';
 import { activeReleaseKey } from '../functions/runtime/keys.js';
@@ -26,6 +27,9 @@ import { FLAGSHIP_ORDER_ID } from '../functions/shop/orders.js';
 import { buildShopRelease } from '../functions/shop/releases.js';
 import { FLAGSHIP_SKU } from '../functions/shop/seed.js';
 import type { FunctionUrlEvent } from '../functions/stream/lambda-streaming.js';
+import { LambdaDeployer, lambdaPackageOf } from '../functions/target/lambda-deployer.js';
+import { PointerDeployer } from '../functions/target/release-pointer.js';
+import { sha256 } from '../functions/target/releases.js';
 import { TARGET_SOURCE_DIR } from '../infra/aws/lambda-asset.js';
 import { REPO_ROOT } from '../infra/aws/pipeline-stack.js';
 import { SelfHealFunction } from '../infra/aws/selfheal-function.js';
@@ -35,6 +39,13 @@ import { type StageSpec, stageNamed, streams, topology } from '../infra/topology
 import { itemsOf } from '../scenarios/catalog.js';
 import { type BundledHandler, bundleHandlers } from './support/bundle-handler.js';
 import { cdkContext } from './support/cdk-templates.js';
+import {
+  codeSha256Of,
+  type LambdaApiServer,
+  packageOf,
+  type RecordedLambdaRequest,
+  startLambdaApiServer,
+} from './support/lambda-api-server.js';
 import {
   type FunctionUrlHandler,
   installStreamingRuntime,
@@ -63,6 +74,8 @@ const servicesUp = redisUp && postgresUp && dynamodbLocal !== '';
 const TRACE_COPIER_ENTRY = 'infra/aws/handlers/trace-mirror.ts';
 const STREAM_ENTRY = 'infra/aws/handlers/stream.ts';
 const SHOP_ENTRY = 'infra/aws/handlers/shop.ts';
+/** The target's sync function the heal stage ships releases to. */
+const SYNC_FUNCTION = 'shop-sync';
 
 /** The functions that attach to the demo shop, as the pipeline and demo shop stacks set them up. */
 const ATTACHED: readonly string[] = [
@@ -160,6 +173,7 @@ describe.skipIf(!servicesUp)(
     let dynamo: DynamoClients;
     let shopHandler: FunctionUrlHandler;
     let shopServer: { url: string; close(): Promise<void> };
+    let lambdaApi: LambdaApiServer;
 
     beforeAll(async () => {
       outdir = mkdtempSync(path.join(os.tmpdir(), 'lambda-bundles-'));
@@ -219,6 +233,12 @@ describe.skipIf(!servicesUp)(
       };
       for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
 
+      // The target's sync function, deployed with `-c targetSyncFunction=<arn>`: a local Lambda
+      // API where heals ship releases as code, a version and an alias move.
+      lambdaApi = await startLambdaApiServer({ region: 'us-east-1' });
+      lambdaApi.addFunction(SYNC_FUNCTION, { aliases: ['live'] });
+      vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambdaApi.endpoint);
+
       // The demo shop's function behind a local HTTP front, as its Function URL: the probes
       // and the heal's live re-probe call it at SELFHEAL_TARGET_URL.
       shopHandler = (await import(pathToFileURL((bundles.shop as BundledHandler).file).href))
@@ -263,7 +283,9 @@ describe.skipIf(!servicesUp)(
     /** The environment the stacks give function `name`: the target settings of attached ones. */
     function attachedEnv(name: string): void {
       const attached = ATTACHED.includes(name);
-      vi.stubEnv('SELFHEAL_TARGET', attached && name !== 'shop' ? 'demo-shop' : 'none');
+      const stage = attached && name !== 'shop';
+      vi.stubEnv('SELFHEAL_TARGET', stage ? 'demo-shop' : 'none');
+      vi.stubEnv('SELFHEAL_LAMBDA_FUNCTION', stage ? SYNC_FUNCTION : '');
       vi.stubEnv(
         'SELFHEAL_TARGET_ROOT',
         attached ? path.join((bundles[name] as BundledHandler).dir, TARGET_SOURCE_DIR) : '',
@@ -272,6 +294,7 @@ describe.skipIf(!servicesUp)(
 
     afterAll(async () => {
       await shopServer?.close();
+      await lambdaApi?.close();
       restoreRuntime?.();
       vi.unstubAllEnvs();
       await bus?.close();
@@ -490,21 +513,29 @@ describe.skipIf(!servicesUp)(
       expect(await pointer()).toBeUndefined();
       expect((await eligibility()).status).toBe(200);
 
-      // A bad deploy: R2, the refactor that drops return_policy, becomes the active release.
+      // The cold starts found no pointer and put R1 behind the sync function's alias.
       const r1 = await buildShopRelease('R1');
       const r2 = await buildShopRelease('R2', { parent: r1 });
-      await dynamo.doc.send(
-        new PutCommand({
-          TableName: tables.kv,
-          Item: {
-            ...activeReleaseKey(shopTarget.name),
-            release_id: r2.id,
-            hash: r2.hash,
-            parent_id: r1.id,
-            activated_at: new Date().toISOString(),
-          },
+      const served = () => {
+        const fn = lambdaApi.fn(SYNC_FUNCTION);
+        const version = fn.aliases.get('live')?.version ?? '';
+        return fn.versions.get(version)?.codeSha256;
+      };
+      expect(served()).toBe(lambdaPackageOf(r1).codeSha256);
+
+      // A bad deploy: R2, the refactor that drops return_policy, shipped as the release.
+      const kv = createDynamoKv(dynamo.doc, { transactions: 'native' });
+      const deployed = await new PointerDeployer(
+        new LambdaDeployer({
+          functionName: SYNC_FUNCTION,
+          exportName: shopTarget.mapper.export,
+          dir: path.join(outdir, 'deploy-tool'),
         }),
-      );
+        { kv, table: tables.kv, key: activeReleaseKey(shopTarget.name).pk },
+      ).activate(r2);
+      expect(deployed.ok).toBe(true);
+      expect(served()).toBe(lambdaPackageOf(r2).codeSha256);
+      const afterBadDeploy = lambdaApi.requests.length;
 
       // The nightly push through R2: records lose their return policy; the functions notice,
       // diagnose, patch, guard, verify and heal by themselves.
@@ -541,8 +572,22 @@ describe.skipIf(!servicesUp)(
       expect(outcome?.data.backfill.repaired).toBe(seed.length);
       expect(outcome?.data.backfill.failed).toBe(0);
       // Every function reads the same pointer: the verified candidate is live.
-      expect(await pointer()).toMatchObject({ release_id: outcome?.data.release_id });
+      const live = await pointer();
+      expect(live).toMatchObject({ release_id: outcome?.data.release_id });
       expect(outcome?.data.release_id).not.toBe(r2.id);
+      // The heal shipped it: code, then a version, then the alias; the followers uploaded nothing.
+      const shipped = lambdaApi.requests
+        .slice(afterBadDeploy)
+        .filter((request) => !['GetAlias', 'GetFunctionConfiguration'].includes(request.operation));
+      expect(shipped.map((request) => request.operation)).toEqual([
+        'UpdateFunctionCode',
+        'PublishVersion',
+        'UpdateAlias',
+      ]);
+      const bundle = packageOf(shipped[0] as RecordedLambdaRequest).get('index.mjs')?.data;
+      expect(bundle && sha256(bundle.toString('utf8'))).toBe(live?.hash);
+      const zip = shipped[0]?.body?.ZipFile;
+      expect(served()).toBe(codeSha256Of(Buffer.from(String(zip), 'base64')));
 
       // The shop answers again, from the repaired records.
       const answer = await eligibility();

@@ -1,6 +1,7 @@
 import { createSnapshotRepository, snapshotKey } from '../ingest/snapshots.js';
 import type { KeyValue } from '../ports/kv.js';
-import { LocalDeployer, type PointerLocation } from '../target/local-deployer.js';
+import { LocalDeployer } from '../target/local-deployer.js';
+import type { PointerLocation, SharedDeployer } from '../target/release-pointer.js';
 import type { Release } from '../target/releases.js';
 import type { SyncResult, TargetRuntime } from '../target/target-runtime.js';
 import { shopTarget } from './manifest.js';
@@ -34,6 +35,11 @@ export interface ShopServiceOptions {
   readonly start?: 'seed' | 'attach';
   /** Where the active release pointer persists; required by `attach`. */
   readonly pointer?: PointerLocation;
+  /**
+   * Ships the shop's releases (default: a {@link LocalDeployer} on `pointer`). Given, it records
+   * the pointer itself, e.g. a `PointerDeployer` around the Lambda deployer.
+   */
+  readonly deployer?: SharedDeployer;
   /** The source tree the releases are built from (default {@link SHOP_REPO_ROOT}). */
   readonly repoRoot?: string;
   /** A release that is not one of the shop's own (a verified candidate), by id. */
@@ -73,14 +79,16 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     indexShards: options.indexShards ?? SHOP_INDEX_SHARDS,
   });
   const start = options.start ?? 'seed';
-  if (start === 'attach' && !options.pointer) {
+  if (start === 'attach' && !options.pointer && !options.deployer) {
     throw new Error('attaching to the shop needs the release pointer location');
   }
-  const deployer = new LocalDeployer({
-    exportName: shopTarget.mapper.export,
-    ...(options.releasesDir ? { dir: options.releasesDir } : {}),
-    ...(options.pointer ? { pointer: options.pointer } : {}),
-  });
+  const deployer: SharedDeployer =
+    options.deployer ??
+    new LocalDeployer({
+      exportName: shopTarget.mapper.export,
+      ...(options.releasesDir ? { dir: options.releasesDir } : {}),
+      ...(options.pointer ? { pointer: options.pointer } : {}),
+    });
   const repoRoot = options.repoRoot ?? SHOP_REPO_ROOT;
   const r1 = await buildShopRelease('R1', { repoRoot });
   const r2 = await buildShopRelease('R2', { parent: r1, repoRoot });

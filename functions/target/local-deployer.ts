@@ -1,25 +1,14 @@
 import path from 'node:path';
-import type { KeyValue } from '../ports/kv.js';
-import type { ActivationResult, ActiveRelease, Deployer, RollbackResult } from './deployer.js';
+import type { ActivationResult, ActiveRelease, RollbackResult } from './deployer.js';
 import { ReleaseLoader } from './release-loader.js';
+import {
+  type PersistedPointer,
+  type PointerLocation,
+  readPointer,
+  type SharedDeployer,
+  writePointer,
+} from './release-pointer.js';
 import type { Release } from './releases.js';
-
-/** Where the active release pointer is persisted, so it survives in the key-value store. */
-export interface PointerLocation {
-  readonly kv: KeyValue;
-  /** Table with a string partition key `pk` (the system's `kv` table). */
-  readonly table: string;
-  /** Partition key of the pointer item, e.g. `release#demo-shop`. */
-  readonly key: string;
-}
-
-/** The persisted pointer item's fields (besides `pk`). */
-export interface PersistedPointer {
-  readonly release_id: string;
-  readonly hash: string;
-  readonly parent_id: string | null;
-  readonly activated_at: string;
-}
 
 export interface LocalDeployerOptions {
   /** Name of the mapper export every bundle must provide (the manifest's `mapper.export`). */
@@ -47,7 +36,7 @@ export interface LocalDeployerOptions {
  * deployer.active()?.mapper(item, new Date().toISOString());
  * ```
  */
-export class LocalDeployer implements Deployer {
+export class LocalDeployer implements SharedDeployer {
   readonly dir: string;
   readonly #pointer: PointerLocation | undefined;
   readonly #now: () => Date;
@@ -132,29 +121,12 @@ export class LocalDeployer implements Deployer {
 
   /** The pointer persisted by a previous activation (this process or an earlier one), if any. */
   async persistedPointer(): Promise<PersistedPointer | undefined> {
-    if (!this.#pointer) return undefined;
-    const item = await this.#pointer.kv.get(this.#pointer.table, { pk: this.#pointer.key });
-    if (!item || typeof item.release_id !== 'string' || typeof item.hash !== 'string')
-      return undefined;
-    return {
-      release_id: item.release_id,
-      hash: item.hash,
-      parent_id: typeof item.parent_id === 'string' ? item.parent_id : null,
-      activated_at: typeof item.activated_at === 'string' ? item.activated_at : '',
-    };
+    return this.#pointer ? readPointer(this.#pointer) : undefined;
   }
 
   /** Persists the pointer (when configured) and then swaps it in memory. */
   async #swap(next: ActiveRelease): Promise<void> {
-    if (this.#pointer) {
-      const pointer: PersistedPointer = {
-        release_id: next.release.id,
-        hash: next.release.hash,
-        parent_id: next.release.parent_id,
-        activated_at: this.#now().toISOString(),
-      };
-      await this.#pointer.kv.put(this.#pointer.table, { pk: this.#pointer.key, ...pointer });
-    }
+    if (this.#pointer) await writePointer(this.#pointer, next.release, this.#now());
     this.#remember(next);
   }
 

@@ -33,6 +33,11 @@ export interface DeploymentSettings {
   readonly alarmEmail: string | undefined;
   /** Base URL of your own target's API for the probes (`targetUrl`); the demo shop's when on. */
   readonly targetUrl: string | undefined;
+  /**
+   * Your target's sync function, an unqualified Lambda ARN (`targetSyncFunction`): heals then
+   * ship each release to it as code, a published version and an alias move.
+   */
+  readonly targetSyncFunctionArn: string | undefined;
 }
 
 /** Reads the settings from the app's context (`-c key=value` arrives as a string). */
@@ -57,6 +62,17 @@ export function deploymentSettingsOf(app: App): DeploymentSettings {
   if (targetUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(String(targetUrl))) {
     throw new Error(`targetUrl must be an http(s) URL, not ${String(targetUrl)}`);
   }
+  const syncFunction = context('targetSyncFunction');
+  if (
+    syncFunction !== undefined &&
+    !/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}$/.test(
+      String(syncFunction),
+    )
+  ) {
+    throw new Error(
+      `targetSyncFunction must be a Lambda function ARN without a version or alias, not ${String(syncFunction)}`,
+    );
+  }
   return {
     demoShop,
     natGateways,
@@ -64,6 +80,7 @@ export function deploymentSettingsOf(app: App): DeploymentSettings {
     retainData: flag('retainData'),
     alarmEmail: typeof alarmEmail === 'string' && alarmEmail !== '' ? alarmEmail : undefined,
     targetUrl: targetUrl === undefined ? undefined : String(targetUrl),
+    targetSyncFunctionArn: syncFunction === undefined ? undefined : String(syncFunction),
   };
 }
 
@@ -131,6 +148,9 @@ export const createApp = (options: CreateAppOptions = {}): SelfHealApp => {
       : settings.targetUrl
         ? { targetUrl: settings.targetUrl }
         : {}),
+    ...(settings.targetSyncFunctionArn
+      ? { targetSyncFunctionArn: settings.targetSyncFunctionArn }
+      : {}),
   });
   const web = new WebStack(app, STACK_NAMES.web, {
     description: 'Self-healing commerce agents: dashboard (S3 + CloudFront)',

@@ -105,6 +105,11 @@ export interface PipelineStackProps extends StackProps {
   readonly repoRoot?: string;
   /** Base URL of the target's API, for the probes (`SELFHEAL_TARGET_URL`). */
   readonly targetUrl?: string;
+  /**
+   * The target's sync function (unqualified ARN): heals ship releases to it through the Lambda
+   * deployer (code, version, alias); unset, the active release is the pointer alone.
+   */
+  readonly targetSyncFunctionArn?: string;
 }
 
 /**
@@ -165,6 +170,12 @@ export class PipelineStack extends Stack {
         fn.bindBucket(data.releases, 'SELFHEAL_RELEASES_BUCKET', access.releases);
       if (access.targetRecords) {
         fn.bindNamedTable(data.shopRecords, 'SELFHEAL_SHOP_TABLE', access.targetRecords);
+      }
+      if (props.targetSyncFunctionArn && !STAGES_WITHOUT_TARGET.has(stage.name)) {
+        fn.bindTargetFunction(
+          props.targetSyncFunctionArn,
+          stage.name === 'heal' ? 'deploy' : 'read',
+        );
       }
       if (access.integrations) {
         fn.bindSecret(secrets.integrations, 'MORPH_API_KEY', { field: 'morphApiKey' });

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -281,6 +282,28 @@ export class SelfHealFunction extends Construct implements ec2.IConnectable {
   bindNamedTable(table: dynamodb.ITable, variable: string, access: DataAccess): this {
     this.#grantTable(table, access);
     return this.setEnvironment(variable, table.tableName);
+  }
+
+  /**
+   * The target's sync function the Lambda deployer ships releases to (`SELFHEAL_LAMBDA_FUNCTION`,
+   * an unqualified ARN): `read` may look at its alias and versions (a function catching up with
+   * the active release), `deploy` may also update its code, publish versions and move the alias
+   * (the heal stage). On that function and its versions and aliases only.
+   */
+  bindTargetFunction(functionArn: string, access: 'read' | 'deploy'): this {
+    const actions = ['lambda:GetAlias', 'lambda:GetFunctionConfiguration'];
+    if (access === 'deploy') {
+      actions.push(
+        'lambda:UpdateFunctionCode',
+        'lambda:PublishVersion',
+        'lambda:UpdateAlias',
+        'lambda:CreateAlias',
+      );
+    }
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions, resources: [functionArn, `${functionArn}:*`] }),
+    );
+    return this.setEnvironment('SELFHEAL_LAMBDA_FUNCTION', functionArn);
   }
 
   /** A bucket: its name in `variable`, object access in it only. */
