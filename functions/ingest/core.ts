@@ -1,6 +1,7 @@
 import { createEvent } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
-import { deltaKey, RECENT_DELTAS, recentDeltasKey } from '../runtime/keys.js';
+import { deltaKey, recentDeltasKey } from '../runtime/keys.js';
+import { rememberPush } from '../runtime/recent-pushes.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { computeCatalogDelta } from './delta.js';
 import { createSnapshotRepository } from './snapshots.js';
@@ -26,16 +27,7 @@ export const ingestCore: StageCore<'catalog.push'> = async (event, ports, contex
     changes: result.delta.changes,
     recorded_at: new Date().toISOString(),
   });
-  // Last writer wins: a lost update only shortens the list rca falls back on.
-  const recent = await ports.kv.get(ports.tables.kv, recentDeltasKey());
-  const pushes = Array.isArray(recent?.pushes) ? (recent.pushes as unknown[]) : [];
-  await ports.kv.put(ports.tables.kv, {
-    ...recentDeltasKey(),
-    pushes: [
-      { push_id: event.data.push_id, at: new Date().toISOString() },
-      ...pushes.filter((p) => (p as { push_id?: unknown }).push_id !== event.data.push_id),
-    ].slice(0, RECENT_DELTAS),
-  });
+  await rememberPush(ports, recentDeltasKey(), event.data.push_id);
   const delta = createEvent('catalog.delta', result.delta, {
     source: 'ingest',
     id: context.idFor(0),

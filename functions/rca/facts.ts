@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { FieldChange } from '../../events/index.js';
-import { deltaKey, recentDeltasKey } from '../runtime/keys.js';
+import { deltaKey, recentDeltasKey, recentSyncsKey } from '../runtime/keys.js';
+import { recentPushes } from '../runtime/recent-pushes.js';
 
 /** How far back the pushes of a signal without a push id are looked for. */
 const RECENT_WINDOW_MS = 10 * 60_000;
@@ -71,28 +72,33 @@ export async function gatherFacts(
   signal: SignalFacts,
 ): Promise<Facts> {
   // The push that carried the signal; for a signal without one (the target's API, a scheduled
-  // probe), the recent pushes: the rules only look at changes of the signal's own field.
+  // probe), the recent pushes: the rules only look at changes of the signal's own field. A push
+  // already synced but whose delta is not recorded yet is waited for like a signal's own: the
+  // failure may well be its doing, and an older push's delta would tell another story.
   let pushIds: string[] = signal.push_id ? [signal.push_id] : [];
+  const awaited = new Set(pushIds);
   if (pushIds.length === 0) {
-    const recent = await ports.kv.get(ports.tables.kv, recentDeltasKey());
     const since = Date.now() - RECENT_WINDOW_MS;
-    pushIds = (
-      Array.isArray(recent?.pushes)
-        ? (recent.pushes as Array<{ push_id?: unknown; at?: unknown }>)
-        : []
-    )
-      .filter((p) => typeof p.push_id === 'string' && Date.parse(String(p.at)) >= since)
-      .map((p) => p.push_id as string);
+    const [recorded, synced] = await Promise.all([
+      recentPushes(ports, recentDeltasKey(), since),
+      recentPushes(ports, recentSyncsKey(), since),
+    ]);
+    const withDelta = new Set(recorded.map((push) => push.push_id));
+    const latest = new Map<string, number>();
+    for (const push of [...recorded, ...synced]) {
+      latest.set(push.push_id, Math.max(latest.get(push.push_id) ?? 0, Date.parse(push.at)));
+    }
+    pushIds = [...latest].sort((a, b) => b[1] - a[1]).map(([pushId]) => pushId);
+    for (const pushId of pushIds) if (!withDelta.has(pushId)) awaited.add(pushId);
   }
   // Newest first: the latest push that touched the field is the likeliest cause.
   let deltas: FieldChange[] = [];
   const touches = (change: FieldChange) =>
     change.field === signal.field || change.field.startsWith(`${signal.field}.`);
   for (const pushId of pushIds) {
-    const stored =
-      pushId === signal.push_id
-        ? await waitForDelta(ports, pushId)
-        : await ports.kv.get(ports.tables.kv, deltaKey(pushId));
+    const stored = awaited.has(pushId)
+      ? await waitForDelta(ports, pushId)
+      : await ports.kv.get(ports.tables.kv, deltaKey(pushId));
     const changes = Array.isArray(stored?.changes) ? (stored.changes as FieldChange[]) : [];
     if (signal.push_id || changes.some(touches)) {
       deltas = changes;

@@ -12,6 +12,12 @@ export const deltaKey = (pushId: string): { pk: string } => ({ pk: `delta#${push
 /** The ids of the most recent pushes, newest first, for signals that carry no push id. */
 export const recentDeltasKey = (): { pk: string } => ({ pk: 'deltas#recent' });
 
+/**
+ * The ids of the pushes most recently synced into the target, newest first: a push is synced
+ * before any failure it causes can be observed, while its delta may still be on its way.
+ */
+export const recentSyncsKey = (): { pk: string } => ({ pk: 'syncs#recent' });
+
 /** How many recent pushes are remembered. */
 export const RECENT_DELTAS = 10;
 

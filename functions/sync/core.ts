@@ -1,6 +1,7 @@
 import { createEvent } from '../../events/index.js';
 import { streams } from '../../infra/topology.js';
-import { syncMarkerKey } from '../runtime/keys.js';
+import { recentSyncsKey, syncMarkerKey } from '../runtime/keys.js';
+import { rememberPush } from '../runtime/recent-pushes.js';
 import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 
@@ -11,6 +12,9 @@ import type { StageCore } from '../runtime/stage-handler.js';
  */
 export const syncCore: StageCore<'catalog.push'> = async (event, ports, context) => {
   const target = requireTarget(ports, 'sync');
+  // For rca, before any record is written: a failure seen on the target's API carries no push
+  // id, and may be observed before the ingest stage has recorded this push's delta.
+  await rememberPush(ports, recentSyncsKey(), event.data.push_id);
   const result = await target.sync(event.data.items, new Date().toISOString());
   await ports.kv.put(ports.tables.kv, {
     ...syncMarkerKey(event.data.push_id),

@@ -58,17 +58,7 @@ export class LocalDeployer implements SharedDeployer {
   }
 
   activate(release: Release): Promise<ActivationResult> {
-    return this.#serial(async () => {
-      const current = this.#active;
-      if (current?.release.hash === release.hash) {
-        return { ok: true, changed: false, release: current.release, previous: null };
-      }
-      const loaded = await this.#loader.load(release);
-      if (!loaded.ok) return loaded.refusal;
-      await this.#swap({ release, mapper: loaded.mapper });
-      if (current) this.#history.push(current);
-      return { ok: true, changed: true, release, previous: current?.release ?? null };
-    });
+    return this.#switchTo(release, { persist: true });
   }
 
   /**
@@ -77,6 +67,10 @@ export class LocalDeployer implements SharedDeployer {
    * Nothing is persisted; the release is loaded and checked as {@link activate} does.
    */
   adopt(release: Release): Promise<ActivationResult> {
+    return this.#switchTo(release, { persist: false });
+  }
+
+  #switchTo(release: Release, options: { persist: boolean }): Promise<ActivationResult> {
     return this.#serial(async () => {
       const current = this.#active;
       if (current?.release.hash === release.hash) {
@@ -84,7 +78,9 @@ export class LocalDeployer implements SharedDeployer {
       }
       const loaded = await this.#loader.load(release);
       if (!loaded.ok) return loaded.refusal;
-      this.#remember({ release, mapper: loaded.mapper });
+      const next = { release, mapper: loaded.mapper };
+      if (options.persist) await this.#swap(next);
+      else this.#remember(next);
       if (current) this.#history.push(current);
       return { ok: true, changed: true, release, previous: current?.release ?? null };
     });

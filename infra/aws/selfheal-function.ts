@@ -37,7 +37,7 @@ export const STREAM_KEY_PREFIX = '{selfheal}:';
  * pg, pino) call `require('net')` and read `__dirname`, which esbuild cannot turn into imports
  * and which ES modules do not have. Aliased imports keep clear of names in the bundle.
  */
-const ESM_COMMONJS_BANNER = [
+export const ESM_COMMONJS_BANNER = [
   "import { createRequire as __selfhealCreateRequire } from 'node:module';",
   "import { dirname as __selfhealDirname } from 'node:path';",
   "import { fileURLToPath as __selfhealFileURLToPath } from 'node:url';",

@@ -1,22 +1,10 @@
 import path from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { completeAsset } from '../../infra/aws/lambda-asset.js';
+import { ESM_COMMONJS_BANNER } from '../../infra/aws/selfheal-function.js';
 
 /** The repository root: every entry path and every bundle comment is relative to it. */
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-
-/**
- * The banner `SelfHealFunction` gives every bundle (`infra/aws/selfheal-function.ts`): the
- * CommonJS globals its dependencies expect, in an ES module.
- */
-const ESM_COMMONJS_BANNER = [
-  "import { createRequire as __selfhealCreateRequire } from 'node:module';",
-  "import { dirname as __selfhealDirname } from 'node:path';",
-  "import { fileURLToPath as __selfhealFileURLToPath } from 'node:url';",
-  'const require = __selfhealCreateRequire(import.meta.url);',
-  'const __filename = __selfhealFileURLToPath(import.meta.url);',
-  'const __dirname = __selfhealDirname(__filename);',
-].join(' ');
 
 /**
  * What the CDK's `NodejsFunction` runs for a `SelfHealFunction`, as esbuild API options: its
