@@ -90,6 +90,12 @@ describe('The fault library', () => {
   });
 });
 
+/**
+ * Bounds a whole harness run on a busy CI box; each scenario run has its own timeout inside the
+ * harness, which is what catches a run that never settles.
+ */
+const HARNESS_TEST_MS = 120_000;
+
 describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
   'The evaluation harness (real pipeline)',
   () => {
@@ -133,7 +139,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
           false_alarms: 0,
           pass_all_repeats: true,
         });
-      });
+      }, HARNESS_TEST_MS);
     });
 
     describe('with the renamed-field fix taken away', () => {
@@ -164,7 +170,7 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
           heal_success_rate: 0,
           pass_all_repeats: false,
         });
-      });
+      }, HARNESS_TEST_MS);
     });
   },
 );
