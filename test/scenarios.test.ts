@@ -110,36 +110,40 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         await system?.dispose();
       });
 
-      it('passes a heal, an escalation and a control, judged from outside', async () => {
-        const results = await runHarness({
-          system,
-          adminToken: DEMO_ADMIN_TOKEN,
-          webhookSecret: DEMO_WEBHOOK_SECRET,
-          scenarios: scenarios(
-            'return-policy-sync',
-            'return-policy-store-credit',
-            'control-optional-field',
-          ),
-        });
-        expect(
-          results.map(({ id, outcome, pass, failures }) => ({ id, outcome, pass, failures })),
-        ).toEqual([
-          { id: 'return-policy-sync', outcome: 'healed', pass: true, failures: [] },
-          { id: 'return-policy-store-credit', outcome: 'escalated', pass: true, failures: [] },
-          { id: 'control-optional-field', outcome: 'none', pass: true, failures: [] },
-        ]);
-        expect(results[0]).toMatchObject({ diagnosis_correct: true, patch_minimal: true });
-        expect(results[0]?.ttr_ms).toBeGreaterThan(0);
-        expect(results[2]).toMatchObject({ ttd_ms: null, diagnosis_correct: null });
-        expect(summarize(results, p)).toMatchObject({
-          total: 3,
-          passed: 3,
-          heal_success_rate: 1,
-          false_heals: 0,
-          false_alarms: 0,
-          pass_all_repeats: true,
-        });
-      }, HARNESS_TEST_MS);
+      it(
+        'passes a heal, an escalation and a control, judged from outside',
+        async () => {
+          const results = await runHarness({
+            system,
+            adminToken: DEMO_ADMIN_TOKEN,
+            webhookSecret: DEMO_WEBHOOK_SECRET,
+            scenarios: scenarios(
+              'return-policy-sync',
+              'return-policy-store-credit',
+              'control-optional-field',
+            ),
+          });
+          expect(
+            results.map(({ id, outcome, pass, failures }) => ({ id, outcome, pass, failures })),
+          ).toEqual([
+            { id: 'return-policy-sync', outcome: 'healed', pass: true, failures: [] },
+            { id: 'return-policy-store-credit', outcome: 'escalated', pass: true, failures: [] },
+            { id: 'control-optional-field', outcome: 'none', pass: true, failures: [] },
+          ]);
+          expect(results[0]).toMatchObject({ diagnosis_correct: true, patch_minimal: true });
+          expect(results[0]?.ttr_ms).toBeGreaterThan(0);
+          expect(results[2]).toMatchObject({ ttd_ms: null, diagnosis_correct: null });
+          expect(summarize(results, p)).toMatchObject({
+            total: 3,
+            passed: 3,
+            heal_success_rate: 1,
+            false_heals: 0,
+            false_alarms: 0,
+            pass_all_repeats: true,
+          });
+        },
+        HARNESS_TEST_MS,
+      );
     });
 
     describe('with the renamed-field fix taken away', () => {
@@ -154,23 +158,27 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         await system?.dispose();
       });
 
-      it('reports the renamed-field scenarios as failed', async () => {
-        const results = await runHarness({
-          system,
-          adminToken: DEMO_ADMIN_TOKEN,
-          webhookSecret: DEMO_WEBHOOK_SECRET,
-          scenarios: scenarios('title-renamed-to-name', 'stock-renamed-to-quantity'),
-        });
-        for (const result of results) {
-          expect(result).toMatchObject({ outcome: 'escalated', pass: false, ttr_ms: null });
-          expect(result.failures).toContain('outcome escalated, expected healed');
-        }
-        expect(summarize(results, p)).toMatchObject({
-          passed: 0,
-          heal_success_rate: 0,
-          pass_all_repeats: false,
-        });
-      }, HARNESS_TEST_MS);
+      it(
+        'reports the renamed-field scenarios as failed',
+        async () => {
+          const results = await runHarness({
+            system,
+            adminToken: DEMO_ADMIN_TOKEN,
+            webhookSecret: DEMO_WEBHOOK_SECRET,
+            scenarios: scenarios('title-renamed-to-name', 'stock-renamed-to-quantity'),
+          });
+          for (const result of results) {
+            expect(result).toMatchObject({ outcome: 'escalated', pass: false, ttr_ms: null });
+            expect(result.failures).toContain('outcome escalated, expected healed');
+          }
+          expect(summarize(results, p)).toMatchObject({
+            passed: 0,
+            heal_success_rate: 0,
+            pass_all_repeats: false,
+          });
+        },
+        HARNESS_TEST_MS,
+      );
     });
   },
 );
