@@ -11,7 +11,7 @@ import { FLAGSHIP_ORDER_ID } from '../functions/shop/orders.js';
 import { FLAGSHIP_SKU } from '../functions/shop/seed.js';
 import { recordsHash } from '../functions/target/damage.js';
 import { streams } from '../infra/topology.js';
-import { freePort } from './support/runtime.js';
+import { freePort, waitFor } from './support/runtime.js';
 import { requireService } from './support/services.js';
 import { startTestSystem, type TestSystem } from './support/system.js';
 
@@ -121,7 +121,15 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
       it('heals return-policy-sync by itself: fixed release live, records repaired, audit intact', async () => {
         await api.injectFault();
         const summary = await api.incidentIn('healed');
-        const { body: incident } = await api.get<Incident>(`/api/incidents/${summary.id}`);
+        // The heal step is recorded once the stage's work is measured, just after the status.
+        const incident = await waitFor(
+          'the heal step',
+          async () => {
+            const { body } = await api.get<Incident>(`/api/incidents/${summary.id}`);
+            return body.steps.some((step) => step.stage === 'heal') ? body : undefined;
+          },
+          5_000,
+        );
         healed = incident;
 
         // The customer's call works again, with the policy the push carried.
