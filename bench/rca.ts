@@ -6,6 +6,9 @@
  * AST template, the lazy-edit merge, the unified diff) are timed `--runs` times on that real
  * signal. Prints `{ runs, rca_p50_ms, rca_p95_ms, patch_p50_ms, patch_p95_ms }`.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { LocalApplier } from '../functions/patch/appliers/local-applier.js';
@@ -32,10 +35,17 @@ const p = (values: number[], fraction: number) =>
     2,
   );
 
+// The fault is held for approval, so release R2 stays live while the work on its signal is
+// timed: a heal going live meanwhile would change the mapper the evidence is gathered from.
+const policyDir = mkdtempSync(path.join(tmpdir(), 'bench-rca-'));
+const policyFile = path.join(policyDir, 'policy.json');
+writeFileSync(policyFile, JSON.stringify({ autonomy: { 'dropped-field': 'propose' } }));
+
 const config = parseConfig({
   PORT: String(await freePort()),
   LOG_LEVEL: 'silent',
   PROBE_INTERVAL_MS: '3600000',
+  SELFHEAL_POLICY_FILE: policyFile,
 });
 const system = await startLocalSystem(config, createLogger('silent'));
 try {
@@ -134,4 +144,5 @@ try {
   }
 } finally {
   await system.stop();
+  rmSync(policyDir, { recursive: true, force: true });
 }
