@@ -8,23 +8,26 @@ export const DEMO_WEBHOOK_SECRET = 'whsec_c2VsZmhlYWwtbG9jYWwtZGVtby1zZWNyZXQtMz
 /** The demo's default admin token; set `SELFHEAL_ADMIN_TOKEN` anywhere real. */
 export const DEMO_ADMIN_TOKEN = 'selfheal-local-admin';
 
-const optionalUrl = (protocols: readonly string[]) =>
+/** Text that may be left out; blank counts as left out. */
+const optionalText = () =>
   z
     .string()
     .trim()
     .optional()
-    .transform((value) => (value === '' ? undefined : value))
-    .refine(
-      (value) => {
-        if (value === undefined) return true;
-        try {
-          return protocols.includes(new URL(value).protocol);
-        } catch {
-          return false;
-        }
-      },
-      { message: `must be a URL with protocol ${protocols.join(' or ')}` },
-    );
+    .transform((value) => (value === '' ? undefined : value));
+
+const optionalUrl = (protocols: readonly string[]) =>
+  optionalText().refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with protocol ${protocols.join(' or ')}` },
+  );
 
 const intIn = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -71,30 +74,21 @@ export const ConfigSchema = z.object({
    * Where the target's source tree is (the repository root the manifest's paths are relative
    * to); unset, the tree this code runs from. The Lambda assets ship it beside the bundle.
    */
-  SELFHEAL_TARGET_ROOT: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === '' ? undefined : value)),
+  SELFHEAL_TARGET_ROOT: optionalText(),
   /** AWS: the S3 bucket for release bundles and patches; unset locally (files in the data dir). */
   SELFHEAL_RELEASES_BUCKET: z.string().min(1).optional(),
   /**
    * The target's sync function a `deployer: 'lambda'` target ships its releases to (name, ARN or
    * partial ARN, unqualified); unset when the target deploys locally.
    */
-  SELFHEAL_LAMBDA_FUNCTION: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === '' ? undefined : value))
-    .refine(
-      (value) =>
-        value === undefined ||
-        /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$/.test(
-          value,
-        ),
-      { message: 'a Lambda function name or ARN, without a version or alias' },
-    ),
+  SELFHEAL_LAMBDA_FUNCTION: optionalText().refine(
+    (value) =>
+      value === undefined ||
+      /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$/.test(
+        value,
+      ),
+    { message: 'a Lambda function name or ARN, without a version or alias' },
+  ),
   /** The alias the Lambda deployer shifts between published versions. */
   SELFHEAL_LAMBDA_ALIAS: z
     .string()
@@ -144,10 +138,7 @@ export const ConfigSchema = z.object({
   /** A probe call slower than this is a failure. */
   PROBE_TIMEOUT_MS: intIn(50, 60_000, 2_000),
   /** Morph Apply API key: when set, patches are merged by Morph first, the local merger after. */
-  MORPH_API_KEY: z
-    .string()
-    .optional()
-    .transform((value) => (value?.trim() ? value.trim() : undefined)),
+  MORPH_API_KEY: optionalText(),
   MORPH_MODEL: z.string().min(1).default('morph-v3-fast'),
   MORPH_BASE_URL: optionalUrl(['http:', 'https:']),
   /** Turns on the LLM planner for faults no rule recognises (off by default). */
