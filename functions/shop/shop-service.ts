@@ -110,6 +110,10 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     return release;
   };
 
+  const addRelease = (release: Release): void => {
+    if (!releases.has(release.id)) releases.set(release.id, release);
+  };
+
   /** Adopts the release the persisted pointer names, when it is not the one loaded here. */
   const follow = async (): Promise<void> => {
     const pointer = await deployer.persistedPointer();
@@ -122,7 +126,7 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
         `the active release ${wanted.release_id} (${wanted.hash}) is not available to this process`,
       );
     }
-    if (!releases.has(release.id)) releases.set(release.id, release);
+    addRelease(release);
     const result = await deployer.adopt(release);
     if (!result.ok) throw new Error(`release ${release.id} refused: ${result.reason}`);
   };
@@ -158,9 +162,7 @@ export async function createShopService(options: ShopServiceOptions): Promise<Sh
     orders,
     repoRoot,
     release: (id) => releases.get(id),
-    addRelease(release) {
-      if (!releases.has(release.id)) releases.set(release.id, release);
-    },
+    addRelease,
     sync,
     ...(start === 'attach' ? { refresh: follow } : {}),
     async catalogItems(skus) {
