@@ -150,14 +150,15 @@ export class PipelineStack extends Stack {
     const pollers = new Map<string, RedisStreamPoller>();
     for (const stage of stages) {
       const id = constructIdOf(stage.name);
+      const attached = !STAGES_WITHOUT_TARGET.has(stage.name);
       const fn = new StageFunction(this, `${id}Stage`, {
         stage,
         repoRoot,
         network,
         memorySize: MEMORY_MB_BY_STAGE[stage.name],
-        toolchain: !STAGES_WITHOUT_TARGET.has(stage.name),
+        toolchain: attached,
         environment: {
-          ...(STAGES_WITHOUT_TARGET.has(stage.name) ? {} : { SELFHEAL_TARGET: 'demo-shop' }),
+          ...(attached ? { SELFHEAL_TARGET: 'demo-shop' } : {}),
           ...(props.targetUrl ? { SELFHEAL_TARGET_URL: props.targetUrl } : {}),
         },
       });
@@ -171,7 +172,7 @@ export class PipelineStack extends Stack {
       if (access.targetRecords) {
         fn.bindNamedTable(data.shopRecords, 'SELFHEAL_SHOP_TABLE', access.targetRecords);
       }
-      if (props.targetSyncFunctionArn && !STAGES_WITHOUT_TARGET.has(stage.name)) {
+      if (props.targetSyncFunctionArn && attached) {
         fn.bindTargetFunction(
           props.targetSyncFunctionArn,
           stage.name === 'heal' ? 'deploy' : 'read',
