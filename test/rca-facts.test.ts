@@ -87,9 +87,15 @@ describe('rca: the push a failure without a push id is blamed on (dynalite)', ()
     ]);
   });
 
-  it('falls back on the recorded deltas when no synced push is newer', async () => {
-    const facts = await gatherFacts(ports, target, { ...apiSignal, field: 'price' });
+  it('passes over a newer push that did not touch the field for an older one that did', async () => {
+    await ports.kv.put(ports.tables.kv, {
+      ...deltaKey('push-stock'),
+      changes: [change('stock', 'type_changed')],
+    });
+    await rememberPush(ports, recentDeltasKey(), 'push-stock', new Date(Date.now() - 2_000));
 
-    expect(facts.deltas.map((c) => c.field)).toContain('price');
+    const facts = await gatherFacts(ports, target, { ...apiSignal, field: 'stock' });
+
+    expect(facts.deltas.map((c) => [c.field, c.kind])).toEqual([['stock', 'type_changed']]);
   });
 });
