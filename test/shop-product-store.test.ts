@@ -294,6 +294,28 @@ describe('Target: demo shop product store on the KeyValue port', () => {
     expect(calls.get ?? 0).toBe(0);
   });
 
+  it('a put whose record write fails lists nothing that was not stored, nor under a category its record lacks', async () => {
+    const base = requireKv();
+    const keyPrefix = uniqueName('product');
+    const [kept, added] = productsAt(1, 2);
+    if (!kept || !added) throw new Error('catalog too small');
+    await createKvProductStore(base, { table: names.kv, keyPrefix, indexShards: 2 }).put([kept]);
+    // The index is written, the records are not: as a crash between the two would leave them.
+    const failing: KeyValue = {
+      ...base,
+      putMany: async () => {
+        throw new Error('connection reset');
+      },
+    };
+    const store = createKvProductStore(failing, { table: names.kv, keyPrefix, indexShards: 2 });
+    const moved = { sku: kept.sku, record: { ...(kept.record as object), category: 'home' } };
+
+    await expect(store.put([moved, added])).rejects.toThrow('connection reset');
+
+    expect(await store.list({ category: 'home', limit: 10 })).toEqual([]);
+    expect(await store.list({ limit: 10 })).toEqual([kept]);
+  });
+
   it('gives up with a conflict error when the index keeps changing', async () => {
     const base = requireKv();
     // Every index read is followed by a concurrent write that bumps the version first.
