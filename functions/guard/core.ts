@@ -75,6 +75,7 @@ async function holdReasons(
   ports: Ports,
   incident: IncidentSummary | undefined,
   now: Date,
+  recentHeals: Promise<number>,
 ): Promise<{ observe: boolean; holds: string[] }> {
   const policy = ports.policy;
   const faultClass = incident?.fault_class ?? 'unknown';
@@ -92,7 +93,7 @@ async function holdReasons(
   const freeze = freezeAt(policy, now);
   if (freeze.frozen) holds.push(`freeze: ${freeze.reason}`);
   if (incident) {
-    const heals = await healsInLastHour(ports, incident.target, now);
+    const heals = await recentHeals;
     if (heals >= policy.heals_per_hour) {
       holds.push(
         `circuit-breaker: ${heals} heals of ${incident.target} in the last hour (limit ${policy.heals_per_hour})`,
@@ -119,7 +120,9 @@ export const guardCore: StageCore<'patch.proposal'> = async (event, ports, conte
   const proposal = event.data;
   const incidentId = event.incident_id;
   const now = new Date();
-  // The incident is read while the patch is checked.
+  // The incident and the target's recent heals are read while the patch is checked.
+  const recentHeals = healsInLastHour(ports, target.manifest.name, now);
+  recentHeals.catch(() => undefined);
   const [incident, unfitFound] = await Promise.all([
     incidentId ? ports.store.getIncident(incidentId) : undefined,
     unfitReasons(target, proposal, ports),
@@ -131,7 +134,7 @@ export const guardCore: StageCore<'patch.proposal'> = async (event, ports, conte
     verdict = 'rejected';
     reasons = unfit;
   } else {
-    const { observe, holds } = await holdReasons(ports, incident, now);
+    const { observe, holds } = await holdReasons(ports, incident, now, recentHeals);
     if (observe) {
       verdict = 'rejected';
       reasons = [`policy: ${incident?.fault_class ?? 'unknown'} is observe-only, never patched`];
@@ -143,23 +146,26 @@ export const guardCore: StageCore<'patch.proposal'> = async (event, ports, conte
 
   const fields = incident?.fields ?? [];
   if (incidentId) {
-    await saveProposal(ports, { incident_id: incidentId, proposal, fields });
     const guard = {
       decision: verdict,
       reasons,
       decided_by: 'guard',
       decided_at: now.toISOString(),
     };
-    await ports.store.updateIncident(incidentId, {
-      ...(verdict === 'approved' ? {} : { status: verdict }),
-      patch: { ...((incident?.patch as object | null) ?? {}), guard },
-    });
-    await ports.store.appendAudit({
-      actor: 'guard',
-      action: `guard.${verdict}`,
-      incident_id: incidentId,
-      detail: { patch_id: proposal.patch_id, reasons },
-    });
+    // Independent writes, at once; the verdict is published only once all three are durable.
+    await Promise.all([
+      saveProposal(ports, { incident_id: incidentId, proposal, fields }),
+      ports.store.updateIncident(incidentId, {
+        ...(verdict === 'approved' ? {} : { status: verdict }),
+        patch: { ...((incident?.patch as object | null) ?? {}), guard },
+      }),
+      ports.store.appendAudit({
+        actor: 'guard',
+        action: `guard.${verdict}`,
+        incident_id: incidentId,
+        detail: { patch_id: proposal.patch_id, reasons },
+      }),
+    ]);
   }
   const outputs =
     verdict === 'approved'
