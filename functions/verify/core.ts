@@ -36,13 +36,17 @@ function signalledSkus(diagnosis: unknown): string[] {
 }
 
 /**
- * The damaged SKUs and every stored SKU. The sensors already named the damaged ones, so the
- * records need not be read: only the index. Without named SKUs the records are scanned.
+ * The damaged SKUs, every stored SKU, and the catalog items of the damaged ones. The sensors
+ * already named the damaged SKUs, so the records need not be read, only the index, and their
+ * items are read beside it. Without named SKUs the records are scanned.
  */
 async function damageOf(target: TargetRuntime, diagnosis: unknown) {
   const named = signalledSkus(diagnosis);
-  if (named.length === 0) return scanRecords(target);
-  return { skus: await target.records.skus(), damaged: named };
+  if (named.length === 0) {
+    return { ...(await scanRecords(target)), items: new Map<string, unknown>() };
+  }
+  const [skus, items] = await Promise.all([target.records.skus(), target.catalogItems(named)]);
+  return { skus, damaged: named, items };
 }
 
 /** Damaged SKUs whose probes verification calls (each damaged record is checked either way). */
@@ -167,8 +171,13 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
   const smokeSkus = target.manifest.smokeCases.flatMap((smoke) => smoke.skus ?? []);
   const wanted = [...new Set([...scan.damaged, ...sample, ...smokeSkus])];
   const itemsStarted = performance.now();
-  const catalog = await target.catalogItems(wanted);
+  const fetched = await target.catalogItems(wanted.filter((sku) => !scan.items.has(sku)));
   const itemsMs = performance.now() - itemsStarted;
+  const catalog = new Map<string, unknown>();
+  for (const sku of wanted) {
+    const item = scan.items.get(sku) ?? fetched.get(sku);
+    if (item !== undefined) catalog.set(sku, item);
+  }
   const harness = await sandboxHarnessOf(ports, target);
   const affected = scan.damaged.filter((sku) => catalog.has(sku));
   const result = await runSandbox(
@@ -186,17 +195,22 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
     },
     { ...sandboxOptionsOf(ports), harness, timeoutMs: ports.config.SELFHEAL_VERIFY_TIMEOUT_MS },
   );
-  if (result.ok) {
-    await saveCandidate(ports, target.manifest.name, candidate);
-    target.addRelease(candidate);
-    if (incidentId) {
-      await markPendingHeal(ports, target.manifest.name, {
-        release_id: candidate.id,
-        incident_id: incidentId,
-      });
-    }
-  }
+  // A verified candidate is kept for heal (and marked as on its way, once kept) while the
+  // verdict is written.
+  const keeping = result.ok
+    ? saveCandidate(ports, target.manifest.name, candidate).then(async () => {
+        target.addRelease(candidate);
+        if (incidentId) {
+          await markPendingHeal(ports, target.manifest.name, {
+            release_id: candidate.id,
+            incident_id: incidentId,
+          });
+        }
+      })
+    : undefined;
+  keeping?.catch(() => undefined);
   return finish(ports, {
+    keeping,
     incidentId,
     patchId: event.data.patch_id,
     candidate,
@@ -217,6 +231,8 @@ export const verifyCore: StageCore<'guard.decision'> = async (event, ports, cont
 };
 
 interface Finish {
+  /** Keeping the verified candidate for heal: the verdict is published only once it is kept. */
+  readonly keeping?: Promise<void> | undefined;
   readonly incidentId: string | undefined;
   readonly patchId: string;
   readonly candidate: Release | undefined;
@@ -240,9 +256,11 @@ async function finish(ports: Ports, f: Finish): Promise<StageResult> {
     ...(ok && f.affected ? { affected_skus: [...f.affected] } : {}),
     ...(reason ? { reason } : {}),
   };
-  if (f.incidentId) {
+  if (!f.incidentId) await f.keeping;
+  else {
     // Independent writes, at once: the verdict waits on none of them.
     await Promise.all([
+      f.keeping,
       ports.store.recordVerification({
         id: `ver_${f.context.idFor(0).slice(0, 20)}`,
         incident_id: f.incidentId,
