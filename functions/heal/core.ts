@@ -245,6 +245,10 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
   // The damaged SKUs verification found; a second scan after activation adds any written since.
   const damaged =
     event.data.affected_skus ?? (await timed('scan', () => scanRecords(target))).damaged;
+  // The catalog items the backfill maps are read while the heal is claimed and the records are
+  // backed up (a resumed heal reads any it lacks batch by batch).
+  const itemsRead = timed('items', () => target.catalogItems(damaged));
+  itemsRead.catch(() => undefined);
   const claim = await claimHeal(ports, incidentId, {
     event_id: event.id,
     release_id: candidate.id,
@@ -298,11 +302,10 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
     state.records_hash_before === undefined
       ? timed('backup', () => saveBackup(ports, target, incidentId, state))
       : Promise.resolve(state);
-  // The catalog items the backfill maps are read meanwhile too.
   const [backedUp, activation, items] = await Promise.all([
     backingUp,
     timed('activate', () => target.deployer.activate(candidate)),
-    timed('items', () => target.catalogItems(state.skus.slice(state.backfilled))),
+    itemsRead,
   ]);
   state = backedUp;
   if (!activation.ok) {
