@@ -537,8 +537,14 @@ describe('runSandbox: warm pool', () => {
 
     expect(sandboxChildren()).toEqual([]);
     expect(runDirs()).toEqual([]);
-    // Nobody warmed the pool: the next run starts a child of its own, and fills the pool.
+    // Nobody warmed the pool: the next run starts a child of its own, and fills the pool a
+    // little later, not while it runs.
     const cold = await run(healInput());
+    expect(sandboxChildren()).toEqual([]);
+    await vi.waitFor(() => expect(sandboxChildren()).toHaveLength(SANDBOX_POOL_SIZE), {
+      timeout: 5_000,
+      interval: 50,
+    });
     const warm = await run(healInput());
     expect(cold).toMatchObject({ ok: true, warm: false });
     expect(warm).toMatchObject({ ok: true, warm: true });

@@ -186,6 +186,8 @@ export async function warmSandbox(options: WarmSandboxOptions): Promise<void> {
  * starts a new pool.
  */
 export async function closeSandboxPool(): Promise<void> {
+  for (const timer of refills.values()) clearTimeout(timer);
+  refills.clear();
   const pending = [...pools.values()].flat();
   pools.clear();
   const children = await Promise.all(pending.map((child) => child.catch(() => undefined)));
@@ -200,8 +202,8 @@ export async function closeSandboxPool(): Promise<void> {
  * workers, addons or code from strings), with a heap limit, an environment holding nothing but
  * `NODE_ENV`, and a network the harness closes before candidate code loads. Normally it is the
  * warm pool's pre-spawned child (see {@link warmSandbox}), which has already loaded the harness;
- * taking it starts the next one in the background. A child runs exactly one verification. When
- * the pool has none alive, the run starts a child of its own (and the pool is filled).
+ * the pool is refilled in the background a little after the run. A child runs exactly one
+ * verification. When the pool has none alive, the run starts a child of its own.
  *
  * The bundles and fixtures are written into the child's run directory, then a random nonce and
  * the go are sent on stdin; the time limit runs from the go. The nonce marks the one stdout line
@@ -271,6 +273,7 @@ export async function runSandbox(
     verdict = interpret(outcome, nonce, timeoutMs);
   } finally {
     await child?.dispose();
+    refillLater(spec);
   }
   return { ...verdict, warm, duration_ms: Math.round((performance.now() - started) * 100) / 100 };
 }
@@ -330,12 +333,33 @@ function fillPool(spec: ChildSpec): Promise<SandboxChild>[] {
 }
 
 /**
- * Takes the oldest pooled child of the spec, if it is still alive, and starts its successor.
- * The child is claimed: the caller disposes of it.
+ * How long after a run its pool is refilled. Starting Node and loading the harness costs a core
+ * for about 100 ms; started when a child is taken, it would compete with the very verification
+ * that took it and with the heal that follows. The pool holds two, so the second of two
+ * verifications in a row still finds one waiting.
+ */
+export const SANDBOX_REFILL_DELAY_MS = 300;
+
+/** Refills scheduled by spec key (one at a time per pool). */
+const refills = new Map<string, NodeJS.Timeout>();
+
+/** Fills the spec's pool {@link SANDBOX_REFILL_DELAY_MS} from now, unless that is already due. */
+function refillLater(spec: ChildSpec): void {
+  if (refills.has(spec.key)) return;
+  const timer = setTimeout(() => {
+    refills.delete(spec.key);
+    fillPool(spec);
+  }, SANDBOX_REFILL_DELAY_MS);
+  timer.unref();
+  refills.set(spec.key, timer);
+}
+
+/**
+ * Takes the oldest pooled child of the spec, if it is still alive; the run refills the pool when
+ * it ends ({@link refillLater}). The child is claimed: the caller disposes of it.
  */
 async function takeFromPool(spec: ChildSpec): Promise<SandboxChild | undefined> {
   const pending = pools.get(spec.key)?.shift();
-  fillPool(spec);
   const child = await pending?.catch(() => undefined);
   if (!child?.claim()) return undefined;
   return child;
