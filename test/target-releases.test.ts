@@ -234,6 +234,32 @@ describe('Target: local deployer', () => {
     expect(validateRecord(deployer.active()?.mapper(item, SYNCED_AT)).ok).toBe(true);
   });
 
+  it('knows when it made a release active: on activation and on rollback, not on adoption', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const deployer = new LocalDeployer({
+      exportName: EXPORT,
+      dir: mkdtempSync(path.join(dir, 'deployer-')),
+      now: () => new Date(clock),
+    });
+    await deployer.activate(r1);
+    expect(deployer.active()?.activated_at).toBe('2026-01-01T00:00:00.000Z');
+    clock += 60_000;
+    await deployer.activate(r2);
+    expect(deployer.active()?.activated_at).toBe('2026-01-01T00:01:00.000Z');
+    clock += 60_000;
+    await deployer.rollback();
+    expect(deployer.active()).toMatchObject({
+      release: { id: 'R1' },
+      activated_at: '2026-01-01T00:02:00.000Z',
+    });
+
+    // Another process activated it: when is not known here.
+    const follower = newDeployer();
+    expect((await follower.adopt(r2)).ok).toBe(true);
+    expect(follower.active()?.release.id).toBe('R2');
+    expect(follower.active()?.activated_at).toBeUndefined();
+  });
+
   it('has nothing to roll back to after rolling back to the first release', async () => {
     const deployer = newDeployer();
     await deployer.activate(r1);

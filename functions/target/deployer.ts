@@ -5,6 +5,11 @@ import type { Release } from './releases.js';
 export interface ActiveRelease {
   readonly release: Release;
   readonly mapper: LoadedMapper;
+  /**
+   * When this process made the release active (ISO 8601); absent when it only adopted a release
+   * another process activated.
+   */
+  readonly activated_at?: string;
 }
 
 /** Why a release was not made active. The previous release stays active in every case. */

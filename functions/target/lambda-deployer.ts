@@ -290,7 +290,13 @@ export class LambdaDeployer implements Deployer {
       } catch (error) {
         return this.#refusalOf(error, release);
       }
-      this.#swap({ release, mapper: loaded.mapper, version: shipped.version });
+      this.#swap({
+        release,
+        mapper: loaded.mapper,
+        version: shipped.version,
+        // The alias already served it: another process activated it, when is not known here.
+        ...(shipped.moved ? { activated_at: new Date().toISOString() } : {}),
+      });
       if (current) this.#history.push(current);
       return {
         ok: true,
@@ -314,7 +320,7 @@ export class LambdaDeployer implements Deployer {
       } catch (error) {
         return this.#refusalOf(error, previous.release);
       }
-      this.#swap(previous);
+      this.#swap({ ...previous, activated_at: new Date().toISOString() });
       this.#history.pop();
       return {
         ok: true,

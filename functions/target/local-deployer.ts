@@ -122,8 +122,9 @@ export class LocalDeployer implements SharedDeployer {
 
   /** Persists the pointer (when configured) and then swaps it in memory. */
   async #swap(next: ActiveRelease): Promise<void> {
-    if (this.#pointer) await writePointer(this.#pointer, next.release, this.#now());
-    this.#remember(next);
+    const at = this.#now();
+    if (this.#pointer) await writePointer(this.#pointer, next.release, at);
+    this.#remember({ ...next, activated_at: at.toISOString() });
   }
 
   #remember(next: ActiveRelease): void {
