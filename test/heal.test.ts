@@ -8,8 +8,9 @@ import { readHealState } from '../functions/heal/heal-state.js';
 import type { Incident, IncidentSummary } from '../functions/ports/trace-store.js';
 import { DEMO_ADMIN_TOKEN } from '../functions/runtime/config.js';
 import { FLAGSHIP_ORDER_ID } from '../functions/shop/orders.js';
-import { FLAGSHIP_SKU } from '../functions/shop/seed.js';
+import { FLAGSHIP_SKU, seedCatalog } from '../functions/shop/seed.js';
 import { recordsHash } from '../functions/target/damage.js';
+import { standardWebhookHeaders } from '../functions/webhooks/standard-webhooks.js';
 import { streams } from '../infra/topology.js';
 import { freePort, waitFor } from './support/runtime.js';
 import { requireService } from './support/services.js';
@@ -370,6 +371,73 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
 
         expect((await api.post(`/api/incidents/${held.id}/rollback`)).status).toBe(200);
         expect(await api.state()).toEqual(before);
+      });
+    });
+
+    describe('which records a heal repairs', () => {
+      let system: TestSystem;
+      const api = client(() => system);
+
+      beforeAll(async () => {
+        system = await startTestSystem(dynamodbLocal as string, {
+          SELFHEAL_POLICY_FILE: writePolicy('many.json', { heals_per_hour: 100 }),
+        });
+      }, 120_000);
+      afterAll(async () => {
+        await system?.dispose();
+      });
+
+      it("counts the broken release's writes from its latest activation, not an earlier spell", async () => {
+        // An earlier spell: R2 live, a push of home items it breaks, healed, then a reset.
+        await system.idle();
+        expect((await api.post('/api/scenarios/reset')).status).toBe(200);
+        const known = new Set(
+          (await system.ports.store.listIncidents({ limit: 500 })).map((i) => i.id),
+        );
+        await system.shop.activateBuiltIn('R2');
+        const home = seedCatalog()
+          .filter((item) => item.category === 'home')
+          .slice(0, 12);
+        const body = JSON.stringify({
+          catalog_version: `earlier-spell-${Date.now()}`,
+          pushed_at: new Date().toISOString(),
+          items: home.map((item) => ({
+            ...item,
+            price: item.price + 1,
+            updated_at: new Date().toISOString(),
+          })),
+        });
+        const pushed = await fetch(new URL('/webhooks/catalog', system.url), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...standardWebhookHeaders(system.ports.config.SELFHEAL_WEBHOOK_SECRET, {
+              id: `msg_earlier_${Date.now()}`,
+              body,
+            }),
+          },
+          body,
+        });
+        expect(pushed.status).toBe(202);
+        const earlier = await waitFor(
+          'the earlier spell healed',
+          async () =>
+            (await system.ports.store.listIncidents({ limit: 50 })).find(
+              (i) => !known.has(i.id) && i.status === 'healed',
+            ),
+          40_000,
+        );
+        const homeSkus = home.map((item) => item.sku);
+        expect((await readHealState(system.ports, earlier.id))?.skus).toEqual(
+          expect.arrayContaining(homeSkus),
+        );
+
+        // R2 live again (reset, then the nightly push): its home writes were repaired already.
+        await api.injectFault();
+        const latest = await api.incidentIn('healed');
+        const skus = (await readHealState(system.ports, latest.id))?.skus ?? [];
+        expect(skus).toContain(FLAGSHIP_SKU);
+        expect(skus.filter((sku) => homeSkus.includes(sku))).toEqual([]);
       });
     });
 

@@ -189,7 +189,8 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
   };
 
   const candidate = await findRelease(ports, target, event.data.candidate_release_id);
-  const live = target.deployer.active()?.release;
+  const active = target.deployer.active();
+  const live = active?.release;
   const end = async (status: Outcome['status'], outcome: Omit<Outcome, 'status'>, extra = {}) => {
     // Whatever the outcome, this candidate is no longer on its way to going live.
     await clearPendingHeal(ports, target.manifest.name, outcome.release_id);
@@ -364,7 +365,17 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       timed('writes', async () => {
         const incident = await incidentRead;
         const onset = Date.parse(incident?.onset_at ?? incident?.opened_at ?? '') || Date.now();
-        const since = onset - WRITES_BEFORE_ONSET_MS;
+        // A release writes nothing before it goes live: what it wrote in an earlier spell as
+        // the live release was dealt with by whatever replaced it then (a heal's backfill, a
+        // reset), so its writes count from its latest activation, when this process saw it.
+        const activatedAt =
+          active?.release.id === state.previous_release_id
+            ? Date.parse(active.activated_at ?? '')
+            : Number.NaN;
+        const since = Math.max(
+          onset - WRITES_BEFORE_ONSET_MS,
+          Number.isNaN(activatedAt) ? Number.NEGATIVE_INFINITY : activatedAt,
+        );
         return { incident, written: await writtenBy(ports, state.previous_release_id, since) };
       }),
     ]);
@@ -377,9 +388,13 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
       );
     }
     if (more.length > 0) {
-      state = await saveBackup(ports, target, incidentId, first.state, more);
+      state = await timed('later_backup', () =>
+        saveBackup(ports, target, incidentId, first.state, more),
+      );
       before = undefined;
-      const second = await backfill(ports, target, state, incidentId, toleratesBroken);
+      const second = await timed('later_backfill', () =>
+        backfill(ports, target, state, incidentId, toleratesBroken),
+      );
       filled = {
         state: second.state,
         failures: [...first.failures, ...second.failures],
