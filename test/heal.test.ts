@@ -182,6 +182,13 @@ describe.skipIf(!redisUp || !postgresUp || !dynamodbLocal)(
         });
         expect(incident.ttd_ms).toBeGreaterThanOrEqual(0);
         expect(incident.ttr_ms).toBeGreaterThan(incident.ttd_ms ?? 0);
+        // The onset is the commit of the first broken record, whichever sensor spoke first.
+        const mismatch = (await system.ports.store.listSignals({ limit: 50 })).find(
+          (s) => s.kind === 'SchemaMismatch' && s.field === 'return_policy',
+        );
+        const committed = Date.parse(String(mismatch?.data.onset_at));
+        expect(committed).not.toBeNaN();
+        expect(Date.parse(incident.onset_at ?? '')).toBeLessThanOrEqual(committed);
         expect(Date.parse(incident.healed_at ?? '')).toBeGreaterThan(
           Date.parse(incident.opened_at),
         );

@@ -5,7 +5,7 @@ import { requireTarget } from '../runtime/require-target.js';
 import type { StageCore } from '../runtime/stage-handler.js';
 import { confidenceOf, type Evidence, type SignalFacts } from './evidence.js';
 import { gatherFacts } from './facts.js';
-import { openOrJoin } from './incidents.js';
+import { earlierOnset, openOrJoin } from './incidents.js';
 import { diagnose } from './rules.js';
 
 const signalFactsOf = (signal: EventOf<'signal'>): SignalFacts => ({
@@ -105,6 +105,7 @@ export const rcaCore: StageCore<'signal'> = async (signal, ports, context) => {
     ];
     await ports.store.updateIncident(incident.id, {
       diagnosis: { ...previous, signals, evidence, confidence: confidenceOf(evidence) },
+      ...earlierOnset(incident, signal),
     });
     await ports.store.appendAudit({
       actor: 'rca',

@@ -77,3 +77,27 @@ export async function openOrJoin(
     return { incident: winner, opened: false };
   }
 }
+
+/**
+ * What a joining signal changes in its incident's timing: a signal whose fault onset is earlier
+ * than the incident's (the validator's commit of the first broken record, joining an incident a
+ * probe opened when it saw a failing response a little later) moves the onset back to it, and
+ * the time to detect is measured again from there to the first signal. Nothing when it is not
+ * earlier.
+ *
+ * @example
+ * // A probe opened the incident at 12:00:00.050 (its own onset, ttd 0); the validator's signal
+ * // names a commit at 12:00:00.020: the onset moves there and the ttd becomes 30 ms.
+ * earlierOnset({ onset_at: '2026-01-01T12:00:00.050Z', ttd_ms: 0 }, validatorSignal);
+ */
+export function earlierOnset(
+  incident: Pick<IncidentSummary, 'onset_at' | 'ttd_ms'>,
+  signal: EventOf<'signal'>,
+): { onset_at: string; ttd_ms: number } | undefined {
+  const onset = signal.data.onset_at ?? signal.occurred_at;
+  const current = Date.parse(incident.onset_at ?? '');
+  const candidate = Date.parse(onset);
+  if (Number.isNaN(current) || Number.isNaN(candidate) || candidate >= current) return undefined;
+  const detected = current + (incident.ttd_ms ?? 0);
+  return { onset_at: onset, ttd_ms: Math.max(0, detected - candidate) };
+}
