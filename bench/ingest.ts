@@ -29,9 +29,10 @@
  * Everything is removed at the end: the system is stopped, its Postgres schema dropped, its
  * Redis keys deleted and DynamoDB Local stopped. Exits 1 with a message when a server is missing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -616,8 +617,15 @@ await postgresOrExit();
 const dynamo = await dynamoOrExit();
 dynamoPid = findDynamoPid(dynamo.endpoint);
 
+// The sensors are measured, not the heal: the fault the signal phase injects is only observed,
+// so R2 stays live for every round (a heal would put a fixed release live after the first).
+const policyDir = mkdtempSync(path.join(tmpdir(), 'bench-ingest-'));
+const policyFile = path.join(policyDir, 'policy.json');
+writeFileSync(policyFile, JSON.stringify({ autonomy: { 'dropped-field': 'observe' } }));
+
 const config = parseConfig({
   PORT: String(await freePort()),
+  SELFHEAL_POLICY_FILE: policyFile,
   LOG_LEVEL: 'silent',
   REDIS_URL: redisUrl,
   DATABASE_URL: databaseUrl,
@@ -638,6 +646,7 @@ function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
     await system?.stop().catch(() => undefined);
     agent.destroy();
+    rmSync(policyDir, { recursive: true, force: true });
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${streamPrefix}*`, 'COUNT', 1000);
