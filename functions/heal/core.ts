@@ -372,10 +372,8 @@ export const healCore: StageCore<'verification'> = async (event, ports, context)
           active?.release.id === state.previous_release_id
             ? Date.parse(active.activated_at ?? '')
             : Number.NaN;
-        const since = Math.max(
-          onset - WRITES_BEFORE_ONSET_MS,
-          Number.isNaN(activatedAt) ? Number.NEGATIVE_INFINITY : activatedAt,
-        );
+        const window = onset - WRITES_BEFORE_ONSET_MS;
+        const since = Number.isNaN(activatedAt) ? window : Math.max(window, activatedAt);
         return { incident, written: await writtenBy(ports, state.previous_release_id, since) };
       }),
     ]);
